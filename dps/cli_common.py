@@ -1,0 +1,31 @@
+"""Shared command-line plumbing: one-line errors, never a traceback for bad input."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from dps.audio import AudioError
+from dps.codec.bitstream import BitstreamError
+
+USER_ERRORS = (AudioError, BitstreamError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError)
+
+
+def one_line_errors(fn: Callable[..., int]) -> Callable[..., int]:
+    """Turn user-facing errors into 'error: ...' on stderr and exit status 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> int:
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as exc:
+            msg = " ".join(str(exc).split())
+            print(f"error: {msg}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return 130
+
+    return wrapper
