@@ -1,0 +1,209 @@
+"""Corpus building: fetch packages, convert to 22.05 kHz mono WAV, drop digital silence, write manifests."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+from dps.audio import SAMPLE_RATE, AudioError, atomic_path, load_audio
+from dps.data.manifest import Entry, read_manifest, write_manifest
+from dps.data.sources import MUSIC, SPEECH, DebSource
+
+SILENCE = 2.0**-15  # below one 16-bit LSB: digital silence
+MIN_SILENT_RUN = 0.1  # seconds of digital silence that get cut
+MIN_KEEP = 0.25  # files shorter than this after cutting are dropped
+
+
+class BuildError(RuntimeError):
+    """A missing tool or an unreachable package; the message says what to install."""
+
+
+def _need(tool: str, hint: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise BuildError(f"{tool} not found: {hint}")
+    return path
+
+
+def fetch_deb(package: str, root: Path) -> Path:
+    """apt-get download + dpkg-deb -x into root/_packages/<package> (no system install); cached."""
+    dest = root / "_packages" / package
+    done = dest / ".unpacked"
+    if done.is_file():
+        return dest
+    _need("apt-get", "this builder needs Debian's apt-get (run on Debian/Ubuntu)")
+    _need("dpkg-deb", "install dpkg")
+    debs = root / "_packages" / "_debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    found = list(debs.glob(f"{package}_*.deb"))
+    if not found:
+        proc = subprocess.run(["apt-get", "download", package], cwd=debs, capture_output=True, text=True)
+        found = list(debs.glob(f"{package}_*.deb"))
+        if proc.returncode != 0 or not found:
+            msg = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise BuildError(f"apt-get download {package} failed ({msg}); run 'apt-get update' first")
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    subprocess.run(["dpkg-deb", "-x", str(found[0]), str(tmp)], check=True)
+    (tmp / ".unpacked").write_text(found[0].name + "\n")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
+def drop_digital_silence(x: np.ndarray, sr: int) -> np.ndarray:
+    """Cut every run of |x| < 1 LSB longer than MIN_SILENT_RUN (keeps short pauses)."""
+    silent = np.abs(x) < SILENCE
+    if not silent.any():
+        return x
+    edges = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
+    starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    keep = np.ones(x.size, dtype=bool)
+    for a, b in zip(starts, stops):
+        if b - a > MIN_SILENT_RUN * sr:
+            keep[a:b] = False
+    return x[keep]
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def convert(src: Path, dest: Path) -> tuple[float, float] | None:
+    """Write dest as 22.05 kHz mono 16-bit WAV; returns (duration, loudness dBFS) or None if nothing is left."""
+    try:
+        x = load_audio(src, SAMPLE_RATE).audio
+    except AudioError:
+        return None
+    x = drop_digital_silence(x, SAMPLE_RATE)
+    if x.size < MIN_KEEP * SAMPLE_RATE:
+        return None
+    peak = np.max(np.abs(x))
+    if peak > 1.0:
+        x = x / peak
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dest) as tmp:
+        sf.write(str(tmp), x, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    return x.size / SAMPLE_RATE, float(20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-12))
+
+
+def _deb_files(src: DebSource, root: Path) -> Iterable[tuple[str, Path]]:
+    pkg = fetch_deb(src.package, root)
+    base = pkg / src.root
+    if src.archive_glob:
+        out = root / "_packages" / f"{src.package}.unzipped"
+        if not (out / ".done").is_file():
+            for arc in base.glob(src.archive_glob):
+                with zipfile.ZipFile(arc) as z:
+                    z.extractall(out)
+            (out / ".done").write_text("ok\n")
+        base = out
+        pattern = "**/" + src.pattern
+    else:
+        pattern = src.pattern
+    for path in sorted(base.glob(pattern)):
+        yield str(path.relative_to(base)), path
+
+
+def build_from_debs(corpus: str, sources: Iterable[DebSource], root: Path, progress: bool = True) -> list[Entry]:
+    """Convert every file of the sources; existing outputs are reused, so an interrupted build continues."""
+    corpus_dir = root / corpus
+    entries: list[Entry] = []
+    known = {e.file: e for e in _existing(corpus_dir)}
+    for src in sources:
+        files = list(_deb_files(src, root))
+        for rel, path in tqdm(files, desc=f"{corpus}: {src.package}", disable=not progress, unit="file"):
+            track = src.track_of(rel) if src.track_part >= 0 else Path(rel).stem
+            if track in src.exclude:
+                continue
+            split = "validation" if ("*" in src.validation or track in src.validation) else "train"
+            out_rel = f"audio/{src.package}/{Path(rel).with_suffix('.wav')}"
+            dest = corpus_dir / out_rel
+            skip_marker = dest.with_suffix(".skipped")
+            if out_rel in known and dest.is_file():
+                entries.append(known[out_rel])
+                continue
+            if skip_marker.is_file():
+                continue
+            result = convert(path, dest)
+            if result is None:
+                skip_marker.parent.mkdir(parents=True, exist_ok=True)
+                skip_marker.write_text("silent or unreadable\n")
+                continue
+            duration, loudness = result
+            entries.append(Entry(out_rel, src.package, f"{src.package}:{track}", split, round(duration, 4),
+                                 SAMPLE_RATE, round(loudness, 2), sha256_of(dest)))
+            if len(entries) % 200 == 0:  # checkpoint the manifest so an interrupted build keeps its work
+                write_manifest(corpus_dir / "manifest.partial.jsonl", entries)
+    return entries
+
+
+def _existing(corpus_dir: Path) -> list[Entry]:
+    for name in ("manifest.jsonl", "manifest.partial.jsonl"):
+        if (corpus_dir / name).is_file():
+            return read_manifest(corpus_dir / name)
+    return []
+
+
+def finish(corpus: str, root: Path, entries: list[Entry]) -> Path:
+    """Check the split (no file and no source track in two splits) and write the manifest."""
+    tracks: dict[str, set[str]] = {}
+    for e in entries:
+        tracks.setdefault(e.track, set()).add(e.split)
+    mixed = [t for t, s in tracks.items() if len(s) > 1]
+    if mixed:
+        raise BuildError(f"{corpus}: tracks in both splits: {mixed[:5]}")
+    path = root / corpus / "manifest.jsonl"
+    write_manifest(path, entries)
+    (root / corpus / "manifest.partial.jsonl").unlink(missing_ok=True)
+    return path
+
+
+def is_complete(corpus: str, root: Path) -> bool:
+    return (root / corpus / "manifest.jsonl").is_file() and (root / corpus / ".complete").is_file()
+
+
+def build_corpus(corpus: str, root: Path, progress: bool = True) -> Path:
+    """Build one corpus; a complete one is left as it is (no work)."""
+    root = Path(root)
+    if is_complete(corpus, root):
+        return root / corpus / "manifest.jsonl"
+    if corpus == "speech":
+        entries = build_from_debs("speech", SPEECH, root, progress)
+    elif corpus == "music":
+        entries = build_from_debs("music", MUSIC, root, progress)
+    elif corpus == "piano":
+        from dps.data.piano import build_piano
+
+        entries = build_piano(root, progress)
+    elif corpus == "joint":
+        entries = joint_entries(root, progress)
+    else:
+        raise ValueError(f"corpus: expected speech, piano, music, joint or all, got {corpus!r}")
+    path = finish(corpus, root, entries)
+    (root / corpus / ".complete").write_text("ok\n")
+    return path
+
+
+def joint_entries(root: Path, progress: bool) -> list[Entry]:
+    """joint = speech + piano, referring to their files (no copies)."""
+    out = []
+    for part in ("speech", "piano"):
+        build_corpus(part, root, progress)
+        for e in read_manifest(root / part / "manifest.jsonl"):
+            out.append(Entry(f"../{part}/{e.file}", e.source, e.track, e.split, e.duration, e.sample_rate,
+                             e.loudness_db, e.sha256))
+    return out

@@ -1,0 +1,125 @@
+"""Slim inference files: EMA weights as safetensors with the full config in the metadata (no pickle)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+from torch import nn
+
+from dps import __version__
+from dps.audio import atomic_path
+from dps.prior.denoiser import Denoiser
+from dps.prior.module import build_denoiser
+from dps.prior.schedule import NoiseSchedule
+
+FORMAT = "dps-prior"
+FORMAT_VERSION = "1"
+
+
+class PriorError(ValueError):
+    """A prior file that is damaged, of another format, or does not fit the bitstream."""
+
+
+class Prior(nn.Module):
+    """A loaded prior: the preconditioned denoiser, its schedule and config; score(x, sigma) for the sampler."""
+
+    def __init__(self, denoiser: Denoiser, schedule: NoiseSchedule, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.denoiser = denoiser
+        self.schedule = schedule
+        self.config = config
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.config["data"]["sample_rate"])
+
+    @property
+    def content(self) -> str:
+        return str(self.config.get("content", "?"))
+
+    def score(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return self.denoiser.score(x, sigma)
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return self.denoiser(x, sigma)
+
+
+def _load_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise PriorError(f"{path}: not a readable Lightning checkpoint ({str(exc).splitlines()[0][:200]})") from None
+
+
+def export_prior(ckpt_path: str | Path, out_path: str | Path, dtype: str = "float32") -> dict[str, Any]:
+    """Checkpoint (EMA weights in state_dict, via EMAWeightAveraging) -> safetensors + config metadata."""
+    ckpt_path = Path(ckpt_path)
+    ckpt = _load_checkpoint(ckpt_path)
+    try:
+        config = ckpt["hyper_parameters"]["config"]
+        state = {k[len("denoiser."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("denoiser.")}
+    except (KeyError, TypeError):
+        raise PriorError(f"{ckpt_path}: not a dps prior checkpoint (no config or denoiser weights)") from None
+    if not state:
+        raise PriorError(f"{ckpt_path}: no denoiser weights in the checkpoint")
+    state = {k.replace("net._orig_mod.", "net."): v for k, v in state.items()}  # torch.compile wrapper
+    target = getattr(torch, dtype)
+    state = {k: (v.to(target) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    from dps.codec import CodecParams
+
+    info = {
+        "global_step": int(ckpt.get("global_step", 0)),
+        "train_wall_s": float(ckpt.get("train_wall_s", 0.0)),
+        "ema": "averaged" if "averaging_state" in ckpt or "current_model_state" in ckpt else "none",
+    }
+    config = dict(config)
+    config.setdefault("codec", CodecParams().to_dict())
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "dps_version": __version__,
+            "config": json.dumps(config), "training": json.dumps(info), "dtype": dtype}
+    with atomic_path(out_path) as tmp:
+        save_file(state, str(tmp), metadata=meta)
+    return {"config": config, **info}
+
+
+def read_prior_metadata(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise PriorError(f"{path}: no such prior file")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise PriorError(f"{path}: not a safetensors prior file ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise PriorError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise PriorError(f"{path}: prior format version {meta.get('format_version')}, expected {FORMAT_VERSION}")
+    try:
+        return {"config": json.loads(meta["config"]), "training": json.loads(meta.get("training", "{}"))}
+    except (KeyError, json.JSONDecodeError):
+        raise PriorError(f"{path}: prior metadata is damaged") from None
+
+
+def load_prior(path: str | Path, device: str | torch.device = "cpu") -> Prior:
+    """Rebuild the network from the embedded config and load the weights (float32, eval mode)."""
+    meta = read_prior_metadata(path)
+    config = meta["config"]
+    config["training"] = meta["training"]
+    try:
+        denoiser, schedule = build_denoiser(config)
+        state = load_file(str(path))
+        missing, unexpected = denoiser.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    except (SafetensorError, RuntimeError, TypeError, KeyError, ValueError) as exc:
+        raise PriorError(f"{path}: weights do not fit the embedded config ({str(exc).splitlines()[0][:200]})") from None
+    if missing or unexpected:
+        raise PriorError(f"{path}: weights do not fit the embedded config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    prior = Prior(denoiser, schedule, config).to(device)
+    prior.eval()
+    for p in prior.parameters():
+        p.requires_grad_(False)
+    return prior

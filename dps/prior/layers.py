@@ -1,0 +1,66 @@
+"""Building blocks shared by the score networks: noise embedding, FiLM residual blocks, attention."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class FourierFeatures(nn.Module):
+    """Random Fourier features of c_noise = ln(sigma)/4 (Tancik et al.), then an MLP."""
+
+    def __init__(self, dim: int, scale: float = 16.0) -> None:
+        super().__init__()
+        self.register_buffer("freqs", torch.randn(dim // 2, generator=torch.Generator().manual_seed(0)) * scale)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim), nn.SiLU())
+
+    def forward(self, c_noise: torch.Tensor) -> torch.Tensor:
+        angles = 2 * math.pi * c_noise[:, None].float() * self.freqs[None, :]
+        return self.mlp(torch.cat([angles.cos(), angles.sin()], dim=1))
+
+
+def _norm(channels: int) -> nn.GroupNorm:
+    return nn.GroupNorm(min(32, max(1, channels // 4)), channels)
+
+
+class ResBlock(nn.Module):
+    """x + conv(act(FiLM(norm(conv(act(norm(x)))))): FiLM scale and shift come from the noise embedding."""
+
+    def __init__(self, cin: int, cout: int, emb_dim: int, kernel: int, dims: int = 1, dropout: float = 0.0) -> None:
+        super().__init__()
+        conv = nn.Conv1d if dims == 1 else nn.Conv2d
+        self.norm1 = _norm(cin)
+        self.conv1 = conv(cin, cout, kernel, padding=kernel // 2)
+        self.film = nn.Linear(emb_dim, 2 * cout)
+        self.norm2 = _norm(cout)
+        self.drop = nn.Dropout(dropout)
+        self.conv2 = conv(cout, cout, kernel, padding=kernel // 2)
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+        self.skip = conv(cin, cout, 1) if cin != cout else nn.Identity()
+        self.act = nn.SiLU()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(self.act(self.norm1(x)))
+        scale, shift = self.film(emb).chunk(2, dim=1)
+        shape = (h.shape[0], h.shape[1]) + (1,) * (h.dim() - 2)
+        h = self.norm2(h) * (1 + scale.view(shape)) + shift.view(shape)
+        h = self.conv2(self.drop(self.act(h)))
+        return self.skip(x) + h
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention over positions (the flattened trailing dims), pre-norm and residual."""
+
+    def __init__(self, channels: int, heads: int = 4) -> None:
+        super().__init__()
+        self.norm = _norm(channels)
+        self.attn = nn.MultiheadAttention(channels, heads, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c = x.shape[:2]
+        h = self.norm(x).reshape(b, c, -1).transpose(1, 2)
+        h, _ = self.attn(h, h, h, need_weights=False)
+        return x + h.transpose(1, 2).reshape(x.shape)

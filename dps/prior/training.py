@@ -1,0 +1,106 @@
+"""Build the Trainer, loggers and callbacks from a resolved config, and fit (auto-resuming)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, LearningRateMonitor, ModelCheckpoint
+
+from dps.data.datamodule import AudioDataModule
+from dps.data.manifest import read_manifest
+from dps.prior.config import to_yaml
+from dps.prior.module import ScorePriorModule
+from dps.prior.networks import count_parameters
+
+
+def wandb_mode() -> str:
+    """Offline unless the user chose otherwise or holds credentials: no network is ever required."""
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"]
+    if os.environ.get("WANDB_API_KEY"):
+        return "online"
+    netrc = Path.home() / ".netrc"
+    return "online" if netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore") else "offline"
+
+
+def data_summary(manifest: str) -> dict[str, Any]:
+    entries = read_manifest(manifest)
+    out: dict[str, Any] = {"manifest": str(manifest)}
+    for split in ("train", "validation"):
+        sel = [e for e in entries if e.split == split]
+        out[split] = {"files": len(sel), "minutes": round(sum(e.duration for e in sel) / 60, 2),
+                      "sources": sorted({e.source for e in sel})}
+    return out
+
+
+class WeightsDigest(Callback):
+    """Write each rank's final weight digest to the run folder (DDP ranks must agree)."""
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        h = hashlib.sha256()
+        for name, p in sorted(pl_module.state_dict().items()):
+            h.update(name.encode())
+            h.update(p.detach().cpu().contiguous().numpy().tobytes())
+        path = Path(trainer.default_root_dir) / f"weights_rank{trainer.global_rank}.sha256"
+        path.write_text(h.hexdigest() + "\n")
+
+
+def _loggers(config: dict[str, Any], run_dir: Path) -> list[Any]:
+    from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
+    csv = CSVLogger(str(run_dir), name="csv", version="")
+    if config.get("logger", "wandb") == "csv":
+        return [csv]
+    mode = wandb_mode()
+    os.environ["WANDB_MODE"] = mode
+    name = Path(run_dir).name
+    wandb = WandbLogger(project=config.get("wandb_project", "dps"), name=name, save_dir=str(run_dir),
+                        offline=(mode == "offline"), config=config)
+    return [wandb, csv]
+
+
+def train(config: dict[str, Any]) -> Path:
+    """Fit a prior; returns the run folder (resolved config, checkpoints, logs)."""
+    L.seed_everything(int(config.get("seed", 0)), workers=True, verbose=False)
+    run_dir = Path(config["run_dir"])
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    config = dict(config)
+    config["data_summary"] = data_summary(config["data"]["manifest"])
+    module = ScorePriorModule(config)
+    config["parameters"] = count_parameters(module.denoiser)
+    module.config = config
+    module.hparams["config"] = config
+    if int(os.environ.get("LOCAL_RANK", "0")) == 0 and int(os.environ.get("NODE_RANK", "0")) == 0:
+        (run_dir / "config.yaml").write_text(to_yaml(config))
+    if config.get("compile"):
+        module.denoiser.net = torch.compile(module.denoiser.net)
+    ckpt_dir = run_dir / "checkpoints"
+    callbacks: list[Callback] = [
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best-{step}", monitor="val/loss", mode="min", save_top_k=1,
+                        save_last=True, auto_insert_metric_name=False),
+        ModelCheckpoint(dirpath=ckpt_dir, filename="step-{step}", every_n_train_steps=config["checkpoint"]["every_n_steps"],
+                        save_top_k=-1, auto_insert_metric_name=False),
+        EMAWeightAveraging(decay=config["ema"]["decay"]),
+        LearningRateMonitor(logging_interval="step"),
+        WeightsDigest(),
+    ]
+    trainer_cfg = dict(config["trainer"])
+    trainer = L.Trainer(default_root_dir=str(run_dir), callbacks=callbacks, logger=_loggers(config, run_dir),
+                        **trainer_cfg)
+    datamodule = AudioDataModule(config["data"], seed=int(config.get("seed", 0)))
+    last = ckpt_dir / "last.ckpt"
+    ckpt_path = str(last) if config.get("resume", "auto") == "auto" and last.is_file() else None
+    if ckpt_path and trainer.is_global_zero:
+        print(f"resuming from {ckpt_path}")
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    if trainer.is_global_zero:
+        (run_dir / "summary.json").write_text(json.dumps(
+            {"global_step": trainer.global_step, "callback_metrics": {k: float(v) for k, v in trainer.callback_metrics.items()}},
+            indent=2))
+    return run_dir
