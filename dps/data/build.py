@@ -144,8 +144,18 @@ def build_from_debs(corpus: str, sources: Iterable[DebSource], root: Path, progr
                 skip_marker.write_text("silent or unreadable\n")
                 continue
             duration, loudness = result
-            entries.append(Entry(out_rel, src.package, f"{src.package}:{track}", split, round(duration, 4),
-                                 SAMPLE_RATE, round(loudness, 2), sha256_of(dest)))
+            entries.append(
+                Entry(
+                    out_rel,
+                    src.package,
+                    f"{src.package}:{track}",
+                    split,
+                    round(duration, 4),
+                    SAMPLE_RATE,
+                    round(loudness, 2),
+                    sha256_of(dest),
+                )
+            )
             if len(entries) % 200 == 0:  # checkpoint the manifest so an interrupted build keeps its work
                 write_manifest(corpus_dir / "manifest.partial.jsonl", entries)
     return entries
@@ -204,6 +214,16 @@ def joint_entries(root: Path, progress: bool) -> list[Entry]:
     for part in ("speech", "piano"):
         build_corpus(part, root, progress)
         for e in read_manifest(root / part / "manifest.jsonl"):
-            out.append(Entry(f"../{part}/{e.file}", e.source, e.track, e.split, e.duration, e.sample_rate,
-                             e.loudness_db, e.sha256))
+            out.append(
+                Entry(
+                    f"../{part}/{e.file}",
+                    e.source,
+                    e.track,
+                    e.split,
+                    e.duration,
+                    e.sample_rate,
+                    e.loudness_db,
+                    e.sha256,
+                )
+            )
     return out

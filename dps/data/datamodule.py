@@ -17,8 +17,18 @@ from dps.data.manifest import Entry, read_manifest, resolve
 class SegmentDataset(Dataset):
     """Item i is a random segment drawn with rng(seed, epoch, i): order-free, so any sampler shards it."""
 
-    def __init__(self, manifest: str | Path, entries: list[Entry], segment: int, length: int, seed: int,
-                 target_rms: float, gain_db: float, min_rms_db: float, deterministic: bool = False) -> None:
+    def __init__(
+        self,
+        manifest: str | Path,
+        entries: list[Entry],
+        segment: int,
+        length: int,
+        seed: int,
+        target_rms: float,
+        gain_db: float,
+        min_rms_db: float,
+        deterministic: bool = False,
+    ) -> None:
         usable = [e for e in entries if e.duration * e.sample_rate > segment]
         if not usable:
             raise ValueError(f"{manifest}: no file is longer than one segment ({segment} samples)")
@@ -73,10 +83,12 @@ class AudioDataModule(L.LightningDataModule):
         common = dict(segment=segment, target_rms=c["target_rms"], min_rms_db=c["min_rms_db"])
         train = [e for e in entries if e.split == "train"]
         val = [e for e in entries if e.split == "validation"] or train
-        self.train_set = SegmentDataset(c["manifest"], train, length=c["segments_per_epoch"], seed=self.seed,
-                                        gain_db=c["gain_db"], **common)
-        self.val_set = SegmentDataset(c["manifest"], val, length=c["val_segments"], seed=12345, gain_db=0.0,
-                                      deterministic=True, **common)
+        self.train_set = SegmentDataset(
+            c["manifest"], train, length=c["segments_per_epoch"], seed=self.seed, gain_db=c["gain_db"], **common
+        )
+        self.val_set = SegmentDataset(
+            c["manifest"], val, length=c["val_segments"], seed=12345, gain_db=0.0, deterministic=True, **common
+        )
 
     def set_epoch(self, epoch: int) -> None:
         if self.train_set is not None:
@@ -84,8 +96,15 @@ class AudioDataModule(L.LightningDataModule):
 
     def _loader(self, ds: Dataset, batch_size: int) -> DataLoader:
         workers = int(self.cfg.get("num_workers", 0))
-        return DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers, drop_last=False,
-                          persistent_workers=False, pin_memory=torch.cuda.is_available())
+        return DataLoader(
+            ds,
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=workers,
+            drop_last=False,
+            persistent_workers=False,
+            pin_memory=torch.cuda.is_available(),
+        )
 
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None

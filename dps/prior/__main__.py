@@ -25,8 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "export":
             info = export_prior(args.checkpoint, args.output, args.dtype)
-            print(f"{args.output}: {info['config'].get('content')} prior, step {info['global_step']}, "
-                  f"{info['train_wall_s'] / 60:.1f} min of training, EMA {info['ema']}")
+            print(
+                f"{args.output}: {info['config'].get('content')} prior, step {info['global_step']}, "
+                f"{info['train_wall_s'] / 60:.1f} min of training, EMA {info['ema']}"
+            )
         else:
             print(json.dumps(read_prior_metadata(args.file), indent=2))
     except PriorError as exc:

@@ -62,7 +62,7 @@ def export_prior(ckpt_path: str | Path, out_path: str | Path, dtype: str = "floa
     ckpt = _load_checkpoint(ckpt_path)
     try:
         config = ckpt["hyper_parameters"]["config"]
-        state = {k[len("denoiser."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("denoiser.")}
+        state = {k[len("denoiser.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("denoiser.")}
     except (KeyError, TypeError):
         raise PriorError(f"{ckpt_path}: not a dps prior checkpoint (no config or denoiser weights)") from None
     if not state:
@@ -79,8 +79,14 @@ def export_prior(ckpt_path: str | Path, out_path: str | Path, dtype: str = "floa
     }
     config = dict(config)
     config.setdefault("codec", CodecParams().to_dict())
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "dps_version": __version__,
-            "config": json.dumps(config), "training": json.dumps(info), "dtype": dtype}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "dps_version": __version__,
+        "config": json.dumps(config),
+        "training": json.dumps(info),
+        "dtype": dtype,
+    }
     with atomic_path(out_path) as tmp:
         save_file(state, str(tmp), metadata=meta)
     return {"config": config, **info}
@@ -117,7 +123,9 @@ def load_prior(path: str | Path, device: str | torch.device = "cpu") -> Prior:
     except (SafetensorError, RuntimeError, TypeError, KeyError, ValueError) as exc:
         raise PriorError(f"{path}: weights do not fit the embedded config ({str(exc).splitlines()[0][:200]})") from None
     if missing or unexpected:
-        raise PriorError(f"{path}: weights do not fit the embedded config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise PriorError(
+            f"{path}: weights do not fit the embedded config (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     prior = Prior(denoiser, schedule, config).to(device)
     prior.eval()
     for p in prior.parameters():

@@ -94,8 +94,11 @@ class ScorePriorModule(L.LightningModule):
         for i in range(len(edges) - 1):
             if self._bucket_count[i] > 0:
                 lo = math.sqrt(float(edges[i]) * float(edges[i + 1]))
-                self.log(f"train_loss_sigma/{lo:.1e}", float(self._bucket_sum[i] / self._bucket_count[i]),
-                         rank_zero_only=True)
+                self.log(
+                    f"train_loss_sigma/{lo:.1e}",
+                    float(self._bucket_sum[i] / self._bucket_count[i]),
+                    rank_zero_only=True,
+                )
         self._bucket_sum.zero_()
         self._bucket_count.zero_()
 
@@ -121,7 +124,8 @@ class ScorePriorModule(L.LightningModule):
         """Log the gradient norm; a non-finite one zeroes the step's gradients, too many stop the run."""
         grads = [p.grad for p in self.parameters() if p.grad is not None]
         norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
-        self.log("train/grad_norm", norm)
+        if self._trainer is not None:
+            self.log("train/grad_norm", norm)
         if not torch.isfinite(norm):
             self._nonfinite += 1
             for g in grads:
@@ -137,8 +141,12 @@ class ScorePriorModule(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         o = self.optim_cfg
-        opt = torch.optim.AdamW(self.parameters(), lr=o["lr"], betas=tuple(o.get("betas", (0.9, 0.99))),
-                                weight_decay=o.get("weight_decay", 0.0))
+        opt = torch.optim.AdamW(
+            self.parameters(),
+            lr=o["lr"],
+            betas=tuple(o.get("betas", (0.9, 0.99))),
+            weight_decay=o.get("weight_decay", 0.0),
+        )
         warmup = int(o.get("warmup_steps", 500))
         total = int(o.get("decay_steps", 100_000))
         floor = float(o.get("min_lr_ratio", 0.1))

@@ -34,8 +34,11 @@ def data_summary(manifest: str) -> dict[str, Any]:
     out: dict[str, Any] = {"manifest": str(manifest)}
     for split in ("train", "validation"):
         sel = [e for e in entries if e.split == split]
-        out[split] = {"files": len(sel), "minutes": round(sum(e.duration for e in sel) / 60, 2),
-                      "sources": sorted({e.source for e in sel})}
+        out[split] = {
+            "files": len(sel),
+            "minutes": round(sum(e.duration for e in sel) / 60, 2),
+            "sources": sorted({e.source for e in sel}),
+        }
     return out
 
 
@@ -54,14 +57,19 @@ class WeightsDigest(Callback):
 def _loggers(config: dict[str, Any], run_dir: Path) -> list[Any]:
     from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
-    csv = CSVLogger(str(run_dir), name="csv", version="")
+    csv = CSVLogger(str(run_dir), name="csv")  # version_N per (re)start: a resume never overwrites logs
     if config.get("logger", "wandb") == "csv":
         return [csv]
     mode = wandb_mode()
     os.environ["WANDB_MODE"] = mode
     name = Path(run_dir).name
-    wandb = WandbLogger(project=config.get("wandb_project", "dps"), name=name, save_dir=str(run_dir),
-                        offline=(mode == "offline"), config=config)
+    wandb = WandbLogger(
+        project=config.get("wandb_project", "dps"),
+        name=name,
+        save_dir=str(run_dir),
+        offline=(mode == "offline"),
+        config=config,
+    )
     return [wandb, csv]
 
 
@@ -82,25 +90,47 @@ def train(config: dict[str, Any]) -> Path:
         module.denoiser.net = torch.compile(module.denoiser.net)
     ckpt_dir = run_dir / "checkpoints"
     callbacks: list[Callback] = [
-        ModelCheckpoint(dirpath=ckpt_dir, filename="best-{step}", monitor="val/loss", mode="min", save_top_k=1,
-                        save_last=True, auto_insert_metric_name=False),
-        ModelCheckpoint(dirpath=ckpt_dir, filename="step-{step}", every_n_train_steps=config["checkpoint"]["every_n_steps"],
-                        save_top_k=-1, auto_insert_metric_name=False),
+        ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="best-{step}",
+            monitor="val/loss",
+            mode="min",
+            save_top_k=1,
+            save_last=True,
+            auto_insert_metric_name=False,
+        ),
+        ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="step-{step}",
+            every_n_train_steps=config["checkpoint"]["every_n_steps"],
+            save_top_k=-1,
+            auto_insert_metric_name=False,
+        ),
         EMAWeightAveraging(decay=config["ema"]["decay"]),
         LearningRateMonitor(logging_interval="step"),
         WeightsDigest(),
     ]
     trainer_cfg = dict(config["trainer"])
-    trainer = L.Trainer(default_root_dir=str(run_dir), callbacks=callbacks, logger=_loggers(config, run_dir),
-                        **trainer_cfg)
+    trainer = L.Trainer(
+        default_root_dir=str(run_dir), callbacks=callbacks, logger=_loggers(config, run_dir), **trainer_cfg
+    )
     datamodule = AudioDataModule(config["data"], seed=int(config.get("seed", 0)))
     last = ckpt_dir / "last.ckpt"
     ckpt_path = str(last) if config.get("resume", "auto") == "auto" and last.is_file() else None
     if ckpt_path and trainer.is_global_zero:
         print(f"resuming from {ckpt_path}")
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    for logger in trainer.loggers:
+        if type(logger).__name__ == "WandbLogger" and trainer.is_global_zero:
+            logger.experiment.finish()  # flush the summary so offline runs can be synced or inspected
     if trainer.is_global_zero:
-        (run_dir / "summary.json").write_text(json.dumps(
-            {"global_step": trainer.global_step, "callback_metrics": {k: float(v) for k, v in trainer.callback_metrics.items()}},
-            indent=2))
+        (run_dir / "summary.json").write_text(
+            json.dumps(
+                {
+                    "global_step": trainer.global_step,
+                    "callback_metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
+                },
+                indent=2,
+            )
+        )
     return run_dir

@@ -36,7 +36,9 @@ class WaveUNet(nn.Module):
         self.down_blocks = nn.ModuleList()
         self.downs = nn.ModuleList()
         for i, c in enumerate(channels):
-            self.down_blocks.append(nn.ModuleList(ResBlock(c, c, emb_dim, kernel, dropout=dropout) for _ in range(blocks)))
+            self.down_blocks.append(
+                nn.ModuleList(ResBlock(c, c, emb_dim, kernel, dropout=dropout) for _ in range(blocks))
+            )
             if i < len(channels) - 1:
                 s = self.strides[i]
                 self.downs.append(nn.Conv1d(c, channels[i + 1], 2 * s, stride=s, padding=s // 2))

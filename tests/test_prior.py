@@ -1,0 +1,225 @@
+"""Score priors: training runs, resume, DDP, export, logging, and a closed-form check of the schedule."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from dps.prior.export import PriorError, export_prior, load_prior
+from dps.prior.module import ScorePriorModule
+from dps.prior.training import train
+from tests.helpers import ROOT, smoke_config
+
+
+def test_dry_run_prints_resolved_config():
+    proc = subprocess.run(
+        [sys.executable, "train.py", "configs/prior/speech.yaml", "size=base", "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "content: speech" in proc.stdout and "size: base" in proc.stdout and "channels:" in proc.stdout
+
+
+def test_bad_override_is_one_line_error():
+    proc = subprocess.run(
+        [sys.executable, "train.py", "configs/prior/speech.yaml", "size=huge", "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "huge" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_fast_dev_run(tmp_path):
+    run = train(smoke_config(tmp_path, "+trainer.fast_dev_run=true"))
+    assert (run / "config.yaml").is_file()
+
+
+@pytest.mark.parametrize("family", ["wave_unet", "mdct_unet"])
+def test_loss_halves_on_one_segment(family):
+    """A few hundred steps on one fixture segment (memorization) cut the loss by half."""
+    from tests.conftest import load_fixture
+
+    cfg = smoke_config(__import__("pathlib").Path("/tmp"), f"family={family}", "schedule.sigma_min=0.01")
+    if family == "mdct_unet":
+        cfg["network"] = {"family": "mdct_unet", "channels": [16, 24, 32], "blocks": 1, "emb_dim": 32}
+    torch.manual_seed(0)
+    module = ScorePriorModule(cfg)
+    x = torch.from_numpy(load_fixture("speech")[22050 : 22050 + 8192]).float()
+    x = (x * 0.1 / x.pow(2).mean().sqrt())[None].repeat(8, 1)
+    opt = torch.optim.Adam(module.parameters(), lr=2e-3)
+    g = torch.Generator().manual_seed(0)
+    sig = module.schedule.sample(64, generator=g)
+    noise = torch.randn(64, 8192, generator=g)
+
+    def fixed_loss():
+        with torch.no_grad():
+            return float(module._loss(x.repeat(8, 1), sig, noise).mean())
+
+    before = fixed_loss()
+    for _ in range(300):
+        sigma = module.schedule.sample(8, generator=g)
+        loss = module._loss(x, sigma, torch.randn(x.shape, generator=g)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = fixed_loss()
+    assert after < 0.5 * before, (before, after)
+
+
+def test_gaussian_data_learns_the_analytic_score():
+    """Data x ~ N(0, s0^2 I) has score -x/(s0^2 + sigma^2) at every sigma; s0 != sigma_data so F must learn."""
+    s0 = 0.03
+    cfg = smoke_config(__import__("pathlib").Path("/tmp"), "schedule.sigma_min=0.003", "schedule.sigma_max=0.3")
+    torch.manual_seed(0)
+    module = ScorePriorModule(cfg)
+    opt = torch.optim.Adam(module.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(300):
+        x0 = s0 * torch.randn(8, 4096, generator=g)
+        loss = module._loss(x0, module.schedule.sample(8, generator=g), torch.randn(8, 4096, generator=g)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    errs = []
+    with torch.no_grad():
+        for sigma in (0.01, 0.03, 0.1):
+            x = torch.randn(8, 4096, generator=g) * (s0**2 + sigma**2) ** 0.5
+            s = torch.full((8,), sigma)
+            exact = -x / (s0**2 + sigma**2)
+            got = module.denoiser.score(x, s)
+            errs.append(float((got - exact).norm() / exact.norm()))
+            untrained = ScorePriorModule(cfg).denoiser.score(x, s)
+            assert float((untrained - exact).norm() / exact.norm()) > 2 * errs[-1]
+    assert max(errs) < 0.4, errs  # 300 steps: 0.33 at worst; 0.23 after 500 (it keeps approaching)
+
+
+def _weights(ckpt):
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    return state["state_dict"], state["current_model_state"], state["global_step"]
+
+
+def test_resume_matches_uninterrupted(tmp_path):
+    full = train(smoke_config(tmp_path / "a", "trainer.max_steps=20"))
+    part = smoke_config(tmp_path / "b", "trainer.max_steps=10")
+    train(part)
+    part["trainer"]["max_steps"] = 20
+    resumed = train(part)
+    ema_a, cur_a, step_a = _weights(full / "checkpoints" / "last.ckpt")
+    ema_b, cur_b, step_b = _weights(resumed / "checkpoints" / "last.ckpt")
+    assert step_a == step_b == 20
+    for k in cur_a:
+        torch.testing.assert_close(cur_a[k], cur_b[k], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(ema_a[k], ema_b[k], rtol=1e-5, atol=1e-6)
+
+
+def test_ddp_two_cpu_processes(tmp_path):
+    run_dir = tmp_path / "ddp"
+    env = dict(os.environ, WANDB_MODE="offline", PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "configs/prior/smoke.yaml",
+            f"run_dir={run_dir}",
+            "trainer.devices=2",
+            "trainer.strategy=ddp",
+            "trainer.accelerator=cpu",
+            "trainer.max_steps=6",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    d0 = (run_dir / "weights_rank0.sha256").read_text()
+    d1 = (run_dir / "weights_rank1.sha256").read_text()
+    assert d0 == d1
+    left = subprocess.run(["pgrep", "-f", str(run_dir)], capture_output=True, text=True)
+    assert left.stdout.strip() == "", f"processes left behind: {left.stdout}"
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    return train(smoke_config(tmp_path_factory.mktemp("smoke"), "trainer.max_steps=10"))
+
+
+def test_export_load_identical_scores(smoke_run, tmp_path):
+    ckpt = smoke_run / "checkpoints" / "last.ckpt"
+    out = tmp_path / "p.safetensors"
+    info = export_prior(ckpt, out)
+    assert info["global_step"] == 10 and info["ema"] == "averaged"
+    prior = load_prior(out)
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    module = ScorePriorModule(state["hyper_parameters"]["config"])
+    module.load_state_dict(state["state_dict"])  # EMA weights
+    module.eval()
+    x = torch.randn(2, 5000) * 0.1
+    s = torch.tensor([0.3, 0.003])
+    with torch.no_grad():
+        torch.testing.assert_close(prior.score(x, s), module.denoiser.score(x, s), rtol=0, atol=0)
+    assert prior.config["data"]["sample_rate"] == 22050 and prior.config["schedule"]["sigma_min"] == 1e-4
+    assert "codec" in prior.config and prior.content == "smoke"
+
+
+def test_damaged_and_mismatched_priors_are_clear_errors(smoke_run, tmp_path):
+    good = tmp_path / "p.safetensors"
+    export_prior(smoke_run / "checkpoints" / "last.ckpt", good)
+    data = good.read_bytes()
+    (tmp_path / "trunc.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(PriorError):
+        load_prior(tmp_path / "trunc.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(PriorError):
+        load_prior(tmp_path / "junk.safetensors")
+    from safetensors.torch import load_file, safe_open, save_file
+
+    with safe_open(str(good), framework="pt") as f:
+        meta = f.metadata()
+    import json
+
+    cfg = json.loads(meta["config"])
+    cfg["network"]["channels"] = [8, 8, 8]
+    meta["config"] = json.dumps(cfg)
+    save_file(load_file(str(good)), str(tmp_path / "mismatch.safetensors"), metadata=meta)
+    with pytest.raises(PriorError, match="do not fit"):
+        load_prior(tmp_path / "mismatch.safetensors")
+    with pytest.raises(PriorError, match="no such"):
+        load_prior(tmp_path / "missing.safetensors")
+
+
+def test_wandb_offline_run_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    run = train(smoke_config(tmp_path, "logger=wandb", "trainer.max_steps=10"))
+    runs = list((run / "wandb").glob("offline-run-*"))
+    assert runs, list(run.rglob("*"))[:20]
+    # the offline run's record log (protobuf, LevelDB-framed) holds each logged key as plain bytes
+    blob = next(runs[0].glob("run-*.wandb")).read_bytes()
+    keys = {k for k in ("train/loss", "lr-AdamW", "val/loss", "train/grad_norm") if k.encode() in blob}
+    keys |= {"train_loss_sigma/"} if b"train_loss_sigma/" in blob else set()
+    assert "train/loss" in keys and "lr-AdamW" in keys, sorted(keys)
+    assert any(k.startswith("train_loss_sigma/") for k in keys), sorted(keys)
+    csv = next((run / "csv").glob("version_*/metrics.csv")).read_text().splitlines()[0]
+    assert "train/loss" in csv and "val/loss" in csv
+
+
+def test_nonfinite_gradients_are_skipped_then_stop(tmp_path):
+    module = ScorePriorModule(smoke_config(tmp_path, "max_nonfinite_steps=2"))
+    for p in module.parameters():
+        p.grad = torch.full_like(p, float("nan"))
+    module.on_before_optimizer_step(None)  # type: ignore[arg-type]
+    assert all(float(p.grad.abs().sum()) == 0 for p in module.parameters())  # the step's gradients are dropped
+    with pytest.raises(RuntimeError, match="non-finite gradients"):
+        for _ in range(2):
+            for p in module.parameters():
+                p.grad = torch.full_like(p, float("inf"))
+            module.on_before_optimizer_step(None)  # type: ignore[arg-type]
