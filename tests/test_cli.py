@@ -97,4 +97,23 @@ def test_input_never_overwritten(short_wav):
 def test_main_job_on_shipped_example(tmp_path):
     proc = run(ROOT / "decode.py", "--no-metrics", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "example_speech.legacy.wav").exists()
+    assert (tmp_path / "example_speech.dps.wav").exists()
+    assert "network evaluations 60" in proc.stdout and "vector-Jacobian products 0" in proc.stdout
+
+
+def test_decode_py_dps_folder_continues_past_bad_files(tmp_path, short_wav):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(short_wav.read_bytes())
+    (folder / "b.dps").write_bytes(b"DPSC-not-really")
+    out = tmp_path / "out"
+    proc = run("decode.py", folder, "--output", out, "--no-metrics", "--preset", "fast", "--conditioning", "tweedie")
+    assert proc.returncode == 1
+    assert (out / "a.dps.wav").exists() and not (out / "b.dps.wav").exists()
+    assert "failed: " in proc.stderr and "b.dps" in proc.stderr and "Traceback" not in proc.stderr
+    assert "vector-Jacobian products 60" in proc.stdout
+
+
+def test_decode_py_unknown_prior_is_one_line_error(short_wav, tmp_path):
+    proc = run("decode.py", short_wav, "--prior", "nonesuch", "--output", tmp_path / "x.wav")
+    assert_one_line_error(proc, "nonesuch", "shipped")

@@ -38,7 +38,8 @@ class DecodeSettings:
     energy_term: str = "zero_bands"
     energy_weight: float = 1.0
     tweedie_spread: float = 1.0
-    final_denoise: bool = True
+    final_denoise: bool = False
+    final_temperature: float | None = None
     chunk_seconds: float = 0.0
     overlap_seconds: float = 0.25
     level_normalize: bool = True
@@ -139,7 +140,17 @@ class PosteriorDecoder:
             x = float(sigmas[0]) * torch.randn((1, m.num_samples), generator=g)
         x = x.to(self.device)
         y, stats = sample(
-            chunker, x, sigmas, cond, st.steps_per_level, st.step_size, st.temperature, g, st.final_denoise, progress
+            chunker,
+            x,
+            sigmas,
+            cond,
+            steps_per_level=st.steps_per_level,
+            step_size=st.step_size,
+            temperature=st.temperature,
+            generator=g,
+            final_denoise=st.final_denoise,
+            final_temperature=st.final_temperature,
+            progress=progress,
         )
         out = y[0].detach().to(torch.float64).cpu().numpy() / gain
         coeffs = mdct(torch.from_numpy(out), m.params.hop).numpy()

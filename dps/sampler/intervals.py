@@ -7,7 +7,7 @@ import math
 import torch
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-BOUND = 1e4
+TAIL = 50.0
 
 
 def log_phi(z: torch.Tensor) -> torch.Tensor:
@@ -29,6 +29,29 @@ def log_interval_prob(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(hi <= 0, tail, middle)
 
 
+def mills(z: torch.Tensor) -> torch.Tensor:
+    """phi(z) / Phi(z) = sqrt(2/pi) / erfcx(-z/sqrt(2)): accurate in both tails."""
+    return math.sqrt(2 / math.pi) / torch.special.erfcx(-z / math.sqrt(2))
+
+
+def density_ratios(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """phi(a)/P and phi(b)/P with P = Phi(b) - Phi(a), free of cancellation in the tails (Mills ratios)."""
+    flip = a > 0
+    lo = torch.where(flip, -b, a)
+    hi = torch.where(flip, -a, b)
+    d = (torch.special.log_ndtr(lo) - torch.special.log_ndtr(hi)).clamp(max=0.0)
+    one_minus_r = (-torch.expm1(d)).clamp(min=1e-300)
+    tail_hi = mills(hi) / one_minus_r
+    tail_lo = mills(lo) * torch.exp(d) / one_minus_r
+    logp_mid = log_interval_prob(lo, hi)
+    mid_hi = torch.exp(log_phi(hi) - logp_mid)
+    mid_lo = torch.exp(log_phi(lo) - logp_mid)
+    in_tail = hi <= 0
+    r_hi = torch.where(in_tail, tail_hi, mid_hi)
+    r_lo = torch.where(in_tail, tail_lo, mid_lo)
+    return torch.where(flip, r_hi, r_lo), torch.where(flip, r_lo, r_hi)
+
+
 def interval_loglik_and_grads(
     mean: torch.Tensor, scale: torch.Tensor | float, lower: torch.Tensor, upper: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -39,8 +62,7 @@ def interval_loglik_and_grads(
     """
     a, b = standardize(mean, scale, lower, upper)
     logp = log_interval_prob(a, b)
-    ra = torch.exp(log_phi(a) - logp)  # phi(a)/P, 0 where a = -inf
-    rb = torch.exp(log_phi(b) - logp)
+    ra, rb = density_ratios(a, b)
     d_mean = (ra - rb) / scale
     d_scale = (a * ra - b * rb) / scale
     return logp, d_mean, d_scale
@@ -49,8 +71,11 @@ def interval_loglik_and_grads(
 def standardize(
     mean: torch.Tensor, scale: torch.Tensor | float, lower: torch.Tensor, upper: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(lower - mean)/scale, (upper - mean)/scale clipped to +-1e4: beyond that Phi is exactly 0 or 1 in
-    float64, and finite bounds keep autograd free of inf * 0."""
-    a = ((lower - mean) / scale).clamp(-BOUND, BOUND)
-    b = ((upper - mean) / scale).clamp(-BOUND, BOUND)
+    """a, b = (lower - mean)/scale, (upper - mean)/scale; an infinite bound becomes a finite one 50 scales
+    beyond the other bound (or zero): Phi there is 0 or 1 to double precision, and autograd stays finite."""
+    a_inf, b_inf = torch.isinf(lower), torch.isinf(upper)
+    a0 = (torch.where(a_inf, mean, lower) - mean) / scale  # 0 where infinite, with finite gradients
+    b0 = (torch.where(b_inf, mean, upper) - mean) / scale
+    a = torch.where(a_inf, torch.clamp(b0, max=0.0) - TAIL, a0)
+    b = torch.where(b_inf, torch.clamp(a0, min=0.0) + TAIL, b0)
     return a, b

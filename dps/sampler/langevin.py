@@ -34,23 +34,28 @@ def sample(
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
     final_denoise: bool = False,
+    final_temperature: float | None = None,
     progress: Callable[[int], Any] | None = None,
 ) -> tuple[torch.Tensor, dict[str, int]]:
     """x <- x + a_t (S(x, s_t) + grad log p(y | x; s_t)) + T sqrt(2 a_t) n, a_t = step_size * s_t^2.
 
     step_size = epsilon / sigma_L^2 in Song & Ermon's a_t = epsilon sigma_t^2 / sigma_L^2. x is (B, T);
-    returns the last iterate and counts of network forward passes (nfe) and vector-Jacobian products (vjp).
+    final_temperature (if set) replaces the temperature on the last level, so the sample settles into the
+    measurement intervals. Returns the last iterate and counts of network forward passes (nfe) and
+    vector-Jacobian products (vjp).
     """
     cond = conditioning or unconditional
     stats = {"nfe": 0, "vjp": 0, "steps": 0}
     batch = x.shape[0]
-    for sigma in sigmas.tolist():
+    levels = sigmas.tolist()
+    for level, sigma in enumerate(levels):
+        temp = final_temperature if (final_temperature is not None and level == len(levels) - 1) else temperature
         s = torch.full((batch,), sigma, dtype=x.dtype, device=x.device)
         alpha = step_size * sigma**2
         for _ in range(steps_per_level):
             score, grad, used = cond(score_fn, x, s)
             noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
-            x = x + alpha * (score + grad) + temperature * (2 * alpha) ** 0.5 * noise
+            x = x + alpha * (score + grad) + temp * (2 * alpha) ** 0.5 * noise
             stats["nfe"] += used["nfe"]
             stats["vjp"] += used["vjp"]
             stats["steps"] += 1

@@ -1,0 +1,26 @@
+"""Shipped priors by name (dps/assets/priors/NAME.safetensors), or any exported prior file by path."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from dps.prior.export import PriorError
+
+
+def shipped_dir() -> Path:
+    return Path(str(resources.files("dps") / "assets" / "priors"))
+
+
+def shipped_priors() -> list[str]:
+    return sorted(p.stem for p in shipped_dir().glob("*.safetensors"))
+
+
+def resolve_prior(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = shipped_dir() / f"{name_or_path}.safetensors"
+    if shipped.is_file():
+        return shipped
+    raise PriorError(f"prior {name_or_path!r}: not a file and not a shipped prior (shipped: {shipped_priors()})")

@@ -1,0 +1,275 @@
+"""Conditioning functions, the annealed Langevin sampler, chunking and the posterior decoder."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dps.codec import encode, parse
+from dps.dsp import mdct
+from dps.sampler.chunking import ChunkedScore
+from dps.sampler.conditioning import MeasurementTensors, NoisyMeanConditioning, TweedieConditioning, energy_term
+from dps.sampler.intervals import interval_loglik_and_grads, log_interval_prob, standardize
+from dps.sampler.langevin import sample
+from tests.conftest import load_fixture
+
+INF = float("inf")
+
+
+def _random_intervals(n, g):
+    centre = torch.randn(n, generator=g, dtype=torch.float64) * 5
+    width = torch.rand(n, generator=g, dtype=torch.float64) * 2 + 1e-3
+    lower, upper = centre - width / 2, centre + width / 2
+    lower[::7] = -INF
+    upper[3::11] = INF
+    return lower, upper
+
+
+@pytest.mark.parametrize("scale", [1e-5, 1e-3, 0.1, 1.0, 10.0])
+def test_interval_score_equals_autograd(scale):
+    """Closed form vs autograd of log(Phi(b) - Phi(a)) where autograd is exact (not both bounds > 30 scales
+    out), and vs a
+    60-digit mpmath derivative in the far tails (torch's log_ndtr backward loses digits there, ours does not)."""
+    import mpmath
+
+    g = torch.Generator().manual_seed(0)
+    n = 4000
+    lower, upper = _random_intervals(n, g)
+    mean = (torch.randn(n, generator=g, dtype=torch.float64) * 8).requires_grad_(True)
+    fin = torch.nonzero(torch.isfinite(lower) & torch.isfinite(upper)).flatten()
+    mean.data[fin[:50]] = lower[fin[:50]] - 40 * scale  # far tails on both sides
+    mean.data[fin[50:100]] = upper[fin[50:100]] + 40 * scale
+    mean.data[fin[100:150]] = lower[fin[100:150]] - 1e6 * scale
+    inner = fin[150:400]
+    mean.data[inner] = lower[inner] + scale * torch.randn(len(inner), generator=g, dtype=torch.float64)
+    logp, d_mean, d_scale = interval_loglik_and_grads(mean, scale, lower, upper)
+    assert torch.isfinite(logp).all() and torch.isfinite(d_mean).all() and torch.isfinite(d_scale).all()
+    a, b = standardize(mean, scale, lower, upper)
+    near = ~((a > 30) | (b < -30))  # far: the whole interval lies > 30 scales out in one tail
+    (auto,) = torch.autograd.grad(log_interval_prob(a, b).sum(), mean)
+    torch.testing.assert_close(d_mean[near], auto[near], rtol=1e-6, atol=1e-9 / scale)
+    assert near.sum() > 200 and (~near).sum() > 100
+    mpmath.mp.dps = 60
+    rt2 = mpmath.sqrt(2)
+    for i in torch.nonzero(~near).flatten()[::10].tolist():
+        lo, hi = mpmath.mpf(lower[i].item()), mpmath.mpf(upper[i].item())
+        sc = mpmath.mpf(scale)
+
+        def f(mu, lo=lo, hi=hi, sc=sc):
+            za, zb = (lo - mu) / sc, (hi - mu) / sc
+            if za > 0:  # upper tail: difference of erfc, no cancellation at any precision
+                return mpmath.log((mpmath.erfc(za / rt2) - mpmath.erfc(zb / rt2)) / 2)
+            return mpmath.log((mpmath.erfc(-zb / rt2) - mpmath.erfc(-za / rt2)) / 2)
+
+        ref = float(mpmath.diff(f, mpmath.mpf(mean[i].item())))
+        assert math.isclose(float(d_mean[i]), ref, rel_tol=1e-6), (i, float(d_mean[i]), ref)
+    s = torch.tensor(scale, dtype=torch.float64, requires_grad=True)
+    a, b = standardize(mean.detach()[near], s, lower[near], upper[near])
+    (auto_s,) = torch.autograd.grad(log_interval_prob(a, b).sum(), s)
+    assert math.isclose(float(d_scale[near].sum()), float(auto_s), rel_tol=1e-6, abs_tol=1e-6)
+
+
+def test_interval_probability_matches_direct_formula_where_safe():
+    a = torch.tensor([-1.0, -3.0, 0.5, 2.0], dtype=torch.float64)
+    b = torch.tensor([1.0, -2.0, 3.0, INF], dtype=torch.float64)
+    ndtr = torch.special.ndtr
+    torch.testing.assert_close(log_interval_prob(a, b), torch.log(ndtr(b) - ndtr(a)), rtol=1e-12, atol=0)
+
+
+@pytest.fixture(scope="module")
+def measurements():
+    x = load_fixture("music")[:22050]
+    return x, parse(encode(x, 16))
+
+
+@pytest.mark.parametrize("sigma", [1e-5, 1e-3, 0.1, 10.0])
+def test_energy_score_equals_autograd(measurements, sigma):
+    _, m = measurements
+    mt = MeasurementTensors.from_measurements(m, "all")
+    g = torch.Generator().manual_seed(1)
+    coeffs = (torch.randn((1, *m.lower.shape), generator=g, dtype=torch.float64) * 0.05).requires_grad_(True)
+    s = torch.tensor([sigma], dtype=torch.float64)
+    ll, grad = energy_term(coeffs, s, mt)
+    assert torch.isfinite(ll).all() and torch.isfinite(grad).all()
+
+    def ll_only(c):
+        from dps.sampler import conditioning as C
+
+        batch, n_cells = c.shape[0], mt.cell_size.shape[0]
+        idx = mt.cell.reshape(-1).expand(batch, -1)
+        energy = torch.zeros(batch, n_cells, dtype=c.dtype).scatter_add(1, idx, c.reshape(batch, -1) ** 2)
+        mu = energy + mt.cell_size * sigma**2
+        sd = torch.sqrt(2 * mt.cell_size * sigma**4 + 4 * sigma**2 * energy)
+        a, b = (
+            C.standardize(mu, sd, mt.energy_lower, mt.energy_upper)
+            if hasattr(C, "standardize")
+            else standardize(mu, sd, mt.energy_lower, mt.energy_upper)
+        )
+        return (log_interval_prob(a, b) * mt.energy_cells).sum()
+
+    if sigma < 1e-4:
+        return  # finiteness only: autograd's log_ndtr backward is itself inexact that far out in the tails
+    (auto,) = torch.autograd.grad(ll_only(coeffs), coeffs)
+    torch.testing.assert_close(grad, auto, rtol=1e-6, atol=1e-8 * float(auto.abs().max()) + 1e-12)
+
+
+def test_noisy_mean_gradient_is_inverse_mdct_of_coefficient_score(measurements):
+    x, m = measurements
+    mt = MeasurementTensors.from_measurements(m, "none")
+    cond = NoisyMeanConditioning(mt)
+    xt = torch.from_numpy(x)[None] + 0.01 * torch.randn(1, x.size, dtype=torch.float64)
+    xt.requires_grad_(True)
+    ll, grad = cond.likelihood_at(xt, torch.tensor([0.01], dtype=torch.float64))
+    coeffs = mdct(xt)
+    a, b = standardize(coeffs, 0.01, mt.lower, mt.upper)
+    (auto,) = torch.autograd.grad(log_interval_prob(a, b).sum(), xt)
+    torch.testing.assert_close(grad, auto, rtol=1e-6, atol=1e-6 * float(auto.abs().max()))
+
+
+def test_gaussian_prior_posterior_matches_truncated_gaussian():
+    """Prior x ~ N(0, s0^2 I): interior MDCT coefficients are iid N(0, s0^2); with interval measurements the
+    exact posterior per coefficient is a truncated Gaussian, which the conditioned sampler must reproduce."""
+    from scipy.stats import truncnorm
+
+    s0, hop, length = 1.0, 16, 16 * 6
+    frames = length // hop + 1
+    g = torch.Generator().manual_seed(0)
+    lower = torch.full((frames, hop), -INF, dtype=torch.float64)
+    upper = torch.full((frames, hop), INF, dtype=torch.float64)
+    centre = torch.randn(frames - 2, hop, generator=g, dtype=torch.float64) * 1.2
+    width = 0.3 + torch.rand(frames - 2, hop, generator=g, dtype=torch.float64) * 1.5
+    lower[1:-1], upper[1:-1] = centre - width / 2, centre + width / 2
+    mt = MeasurementTensors(
+        lower,
+        upper,
+        torch.zeros(frames, hop, dtype=torch.long),
+        torch.zeros(1),
+        torch.full((1,), INF),
+        torch.ones(1),
+        torch.zeros(1, dtype=torch.bool),
+        length,
+        hop,
+    )
+    cond = NoisyMeanConditioning(mt, energy_weight=0.0)
+
+    def score(x, sigma):
+        return -x / (s0**2 + sigma[:, None] ** 2)
+
+    chains = 400
+    sigmas = torch.exp(torch.linspace(math.log(2.0), math.log(1e-3), 60, dtype=torch.float64))
+    x0 = torch.randn(chains, length, generator=g, dtype=torch.float64) * 2.0
+    out, stats = sample(score, x0, sigmas, cond, steps_per_level=20, step_size=0.2, temperature=1.0, generator=g)
+    coeffs = mdct(out, hop)[:, 1:-1].numpy()
+    lo, hi = lower[1:-1].numpy(), upper[1:-1].numpy()
+    exact = truncnorm(lo / s0, hi / s0, scale=s0)
+    mean_err = np.abs(coeffs.mean(0) - exact.mean()) / exact.std()
+    var_ratio = coeffs.var(0) / exact.var()
+    assert np.median(mean_err) < 0.1 and mean_err.max() < 0.4, (np.median(mean_err), mean_err.max())
+    assert 0.85 < np.median(var_ratio) < 1.15, np.median(var_ratio)
+    assert stats["nfe"] == 60 * 20 and stats["vjp"] == 0
+
+
+class CountingScore(torch.autograd.Function):
+    backward_calls = 0
+
+    @staticmethod
+    def forward(ctx, x, sigma):
+        return -x / (1 + sigma[:, None] ** 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        CountingScore.backward_calls += 1
+        return -grad / 2, None  # magnitude is irrelevant here: the count is what is tested
+
+
+def test_vjp_counts(measurements):
+    _, m = measurements
+    mt = MeasurementTensors.from_measurements(m)
+    calls = {"forward": 0}
+
+    def score(x, sigma):
+        calls["forward"] += 1
+        return CountingScore.apply(x, sigma)
+
+    x = torch.zeros(1, m.num_samples, dtype=torch.float64)
+    sig = torch.tensor([0.1, 0.01], dtype=torch.float64)
+    CountingScore.backward_calls = 0
+    _, st = sample(score, x, sig, NoisyMeanConditioning(mt), steps_per_level=3)
+    assert (st["nfe"], st["vjp"], CountingScore.backward_calls, calls["forward"]) == (6, 0, 0, 6)
+    _, st = sample(score, x, sig, TweedieConditioning(mt), steps_per_level=3)
+    assert (st["nfe"], st["vjp"], CountingScore.backward_calls, calls["forward"]) == (6, 6, 6, 12)
+
+
+def test_chunked_score_equals_whole_for_a_pointwise_score():
+    def score(x, sigma):
+        return -x / (0.01 + sigma[:, None] ** 2)
+
+    x = torch.randn(1, 10000, dtype=torch.float64)
+    s = torch.tensor([0.05], dtype=torch.float64)
+    chunked = ChunkedScore(score, 10000, 2048, 256)
+    assert len(chunked.starts) > 3
+    torch.testing.assert_close(chunked(x, s), score(x, s), rtol=1e-12, atol=1e-12)
+
+
+def test_chunked_network_agrees_away_from_seams_and_has_no_jumps():
+    from dps.prior.unet1d import WaveUNet
+
+    torch.manual_seed(0)
+    net = WaveUNet(patch=16, channels=(16, 24), blocks=1, kernel=3, emb_dim=32, attention=False).double()
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+
+    def score(x, sigma):
+        return net(x, sigma.log() / 4)
+
+    x = torch.randn(1, 12000, dtype=torch.float64) * 0.1
+    s = torch.tensor([0.1], dtype=torch.float64)
+    chunked = ChunkedScore(score, 12000, 4096, 1024)
+    whole, part = score(x, s), chunked(x, s)
+    seams = [st for st in chunked.starts[1:]] + [st + 4096 for st in chunked.starts[:-1]]
+    away = torch.ones(12000, dtype=torch.bool)
+    for seam in seams:
+        away[max(0, seam - 600) : seam + 600] = False
+    err = (whole[0, away] - part[0, away]).abs().max() / whole.abs().max()
+    assert err < 1e-3, float(err)
+    jumps = (part[0, 1:] - part[0, :-1]).abs()
+    typical = (whole[0, 1:] - whole[0, :-1]).abs().max()
+    assert float(jumps.max()) <= 1.5 * float(typical)
+
+
+@pytest.fixture(scope="module")
+def smoke_prior(tmp_path_factory):
+    from dps.prior.export import export_prior, load_prior
+    from dps.prior.training import train
+    from tests.helpers import smoke_config
+
+    tmp = tmp_path_factory.mktemp("prior")
+    run = train(smoke_config(tmp, "trainer.max_steps=20"))
+    export_prior(run / "checkpoints" / "last.ckpt", tmp / "smoke.safetensors")
+    return load_prior(tmp / "smoke.safetensors")
+
+
+@pytest.mark.parametrize("conditioning", ["noisy_mean", "tweedie"])
+def test_decoded_coefficients_lie_in_their_intervals(smoke_prior, conditioning):
+    from dps.sampler import DecodeSettings, PosteriorDecoder
+
+    x = load_fixture("speech")[:22050]
+    settings = DecodeSettings.from_preset("fast", conditioning=conditioning, levels=6)
+    decoder = PosteriorDecoder(smoke_prior, settings)
+    for kbps in (8, 16, 24, 32, 48):
+        y, stats = decoder.decode(parse(encode(x, kbps)), seed=1)
+        assert y.shape == x.shape and np.isfinite(y).all()
+        assert stats["inside"] >= 0.99, (kbps, stats["inside"])
+        assert stats["vjp"] == (stats["steps"] if conditioning == "tweedie" else 0)
+
+
+def test_prior_bitstream_mismatch_is_clear(smoke_prior):
+    from dps.codec import CodecParams
+    from dps.prior.export import PriorError
+    from dps.sampler import PosteriorDecoder
+
+    x = np.random.default_rng(0).standard_normal(16000) * 0.1
+    m = parse(encode(x, 16, CodecParams(sample_rate=16000)))
+    with pytest.raises(PriorError, match="22050 Hz"):
+        PosteriorDecoder(smoke_prior).decode(m)
