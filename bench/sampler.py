@@ -1,0 +1,77 @@
+"""Sampler benchmark: time per step and peak memory (noisy mean vs Tweedie), real-time factor per preset.
+
+python bench/sampler.py [--prior speech] [--seconds 3] [--out bench/results/sampler.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dps.codec import encode, parse
+from dps.prior.export import load_prior
+from dps.prior.registry import resolve_prior
+from dps.sampler import DecodeSettings, PosteriorDecoder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--prior", default="speech")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--paper-levels", type=int, default=500, help="levels of the paper preset (500 x 3 steps)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "sampler.json"))
+    args = ap.parse_args()
+    import soundfile as sf
+
+    x, _ = sf.read(ROOT / "tests" / "fixtures" / "speech.flac", dtype="float64")
+    x = x[: int(args.seconds * 22050)]
+    m = parse(encode(x, 16))
+    prior = load_prior(resolve_prior(args.prior))
+    rows = []
+    per_step = {}
+    for cond in ("noisy_mean", "tweedie"):
+        s = DecodeSettings.from_preset("fast", conditioning=cond, levels=10)
+        dec = PosteriorDecoder(prior, s)
+        dec.decode(m)  # warm-up
+        t0 = time.perf_counter()
+        _, st = dec.decode(m)
+        per_step[cond] = (time.perf_counter() - t0) / st["steps"]
+        rows.append({"what": f"step, {cond}", "seconds_per_step": per_step[cond], "nfe": st["nfe"], "vjp": st["vjp"],
+                     "peak_rss_mb": peak_rss_mb()})
+    for preset in ("fast", "paper"):
+        for cond in ("noisy_mean", "tweedie"):
+            kw = {"levels": args.paper_levels} if preset == "paper" else {}
+            dec = PosteriorDecoder(prior, DecodeSettings.from_preset(preset, conditioning=cond, **kw))
+            _, st = dec.decode(m)
+            rows.append({"what": f"preset {preset}, {cond}", "rtf": st["rtf"], "nfe": st["nfe"], "vjp": st["vjp"],
+                         "wall_s": st["wall_s"], "inside_pct": 100 * st["inside"]})
+    ratio = per_step["noisy_mean"] / per_step["tweedie"]
+    print(f"prior {args.prior} ({sum(p.numel() for p in prior.parameters()) / 1e6:.2f} M parameters), "
+          f"{args.seconds:g} s of speech at 16 kb/s, torch threads {torch.get_num_threads()}")
+    print("| run | s/step | RTF | network evaluations | VJPs | % coefficients inside |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['what']} | {r.get('seconds_per_step', float('nan')):.3f} | {r.get('rtf', float('nan')):.2f} | "
+              f"{r['nfe']} | {r['vjp']} | {r.get('inside_pct', float('nan')):.2f} |")
+    print(f"noisy-mean step / Tweedie step = {ratio:.2f} (same run); peak RSS {peak_rss_mb():.0f} MB")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"machine": platform.machine(), "threads": torch.get_num_threads(),
+                                          "seconds": args.seconds, "rows": rows, "noisy_over_tweedie": ratio,
+                                          "peak_rss_mb": peak_rss_mb()}, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
