@@ -52,8 +52,17 @@ def main() -> None:
         best = max(row[c] for c in cols[1:])
         print(f"| {kb:g} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + f" | {best - row['legacy']:+.3f} |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"files": args.files, "prior": args.prior, "preset": args.preset,
-                                          "table": {str(k): v for k, v in table.items()}}, indent=2))
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "files": args.files,
+                "prior": args.prior,
+                "preset": args.preset,
+                "table": {str(k): v for k, v in table.items()},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import resource
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from dps.codec import encode, parse
@@ -49,28 +48,58 @@ def main() -> None:
         t0 = time.perf_counter()
         _, st = dec.decode(m)
         per_step[cond] = (time.perf_counter() - t0) / st["steps"]
-        rows.append({"what": f"step, {cond}", "seconds_per_step": per_step[cond], "nfe": st["nfe"], "vjp": st["vjp"],
-                     "peak_rss_mb": peak_rss_mb()})
+        rows.append(
+            {
+                "what": f"step, {cond}",
+                "seconds_per_step": per_step[cond],
+                "nfe": st["nfe"],
+                "vjp": st["vjp"],
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
     for preset in ("fast", "paper"):
         for cond in ("noisy_mean", "tweedie"):
             kw = {"levels": args.paper_levels} if preset == "paper" else {}
             dec = PosteriorDecoder(prior, DecodeSettings.from_preset(preset, conditioning=cond, **kw))
             _, st = dec.decode(m)
-            rows.append({"what": f"preset {preset}, {cond}", "rtf": st["rtf"], "nfe": st["nfe"], "vjp": st["vjp"],
-                         "wall_s": st["wall_s"], "inside_pct": 100 * st["inside"]})
+            rows.append(
+                {
+                    "what": f"preset {preset}, {cond}",
+                    "rtf": st["rtf"],
+                    "nfe": st["nfe"],
+                    "vjp": st["vjp"],
+                    "wall_s": st["wall_s"],
+                    "inside_pct": 100 * st["inside"],
+                }
+            )
     ratio = per_step["noisy_mean"] / per_step["tweedie"]
-    print(f"prior {args.prior} ({sum(p.numel() for p in prior.parameters()) / 1e6:.2f} M parameters), "
-          f"{args.seconds:g} s of speech at 16 kb/s, torch threads {torch.get_num_threads()}")
+    print(
+        f"prior {args.prior} ({sum(p.numel() for p in prior.parameters()) / 1e6:.2f} M parameters), "
+        f"{args.seconds:g} s of speech at 16 kb/s, torch threads {torch.get_num_threads()}"
+    )
     print("| run | s/step | RTF | network evaluations | VJPs | % coefficients inside |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['what']} | {r.get('seconds_per_step', float('nan')):.3f} | {r.get('rtf', float('nan')):.2f} | "
-              f"{r['nfe']} | {r['vjp']} | {r.get('inside_pct', float('nan')):.2f} |")
+        print(
+            f"| {r['what']} | {r.get('seconds_per_step', float('nan')):.3f} | {r.get('rtf', float('nan')):.2f} | "
+            f"{r['nfe']} | {r['vjp']} | {r.get('inside_pct', float('nan')):.2f} |"
+        )
     print(f"noisy-mean step / Tweedie step = {ratio:.2f} (same run); peak RSS {peak_rss_mb():.0f} MB")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": platform.machine(), "threads": torch.get_num_threads(),
-                                          "seconds": args.seconds, "rows": rows, "noisy_over_tweedie": ratio,
-                                          "peak_rss_mb": peak_rss_mb()}, indent=2, default=float))
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "machine": platform.machine(),
+                "threads": torch.get_num_threads(),
+                "seconds": args.seconds,
+                "rows": rows,
+                "noisy_over_tweedie": ratio,
+                "peak_rss_mb": peak_rss_mb(),
+            },
+            indent=2,
+            default=float,
+        )
+    )
 
 
 if __name__ == "__main__":

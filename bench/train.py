@@ -42,8 +42,13 @@ def measure(family: str, size: str, batch: int, steps: int) -> dict:
         if i:
             times.append(time.perf_counter() - t0)
     rate = batch * seg / 22050 / (sum(times) / len(times))
-    return {"family": family, "size": size, "parameters_M": params / 1e6, "gflop_per_audio_s": flops / 1e9,
-            "train_audio_s_per_s": rate}
+    return {
+        "family": family,
+        "size": size,
+        "parameters_M": params / 1e6,
+        "gflop_per_audio_s": flops / 1e9,
+        "train_audio_s_per_s": rate,
+    }
 
 
 def val_curve(path: Path) -> dict:
@@ -66,8 +71,10 @@ def main() -> None:
     print("| family | size | parameters (M) | GFLOP per audio-second (forward) | training audio-s per s |")
     print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['family']} | {r['size']} | {r['parameters_M']:.2f} | {r['gflop_per_audio_s']:.1f} | "
-              f"{r['train_audio_s_per_s']:.1f} |")
+        print(
+            f"| {r['family']} | {r['size']} | {r['parameters_M']:.2f} | {r['gflop_per_audio_s']:.1f} | "
+            f"{r['train_audio_s_per_s']:.1f} |"
+        )
     curves = {}
     for spec in args.runs:
         name, path = spec.split("=", 1)
@@ -77,8 +84,11 @@ def main() -> None:
         print("\n| run | steps | val loss | " + " | ".join(f"sigma {s}" for s in sigmas) + " |")
         print("|---" * (len(sigmas) + 3) + "|")
         for name, c in curves.items():
-            print(f"| {name} | {c['step']} | {c['val_loss']:.3f} | "
-                  + " | ".join(f"{c['per_sigma'].get(s, float('nan')):.3f}" for s in sigmas) + " |")
+            print(
+                f"| {name} | {c['step']} | {c['val_loss']:.3f} | "
+                + " | ".join(f"{c['per_sigma'].get(s, float('nan')):.3f}" for s in sigmas)
+                + " |"
+            )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"throughput": rows, "equal_time_runs": curves}, indent=2))
 

@@ -64,3 +64,33 @@ class SelfAttention(nn.Module):
         h = self.norm(x).reshape(b, c, -1).transpose(1, 2)
         h, _ = self.attn(h, h, h, need_weights=False)
         return x + h.transpose(1, 2).reshape(x.shape)
+
+
+class UNetBodyMixin:
+    """The encoder / bottleneck / decoder pass shared by both U-Nets (down_blocks, downs, mid, ups, up_blocks)."""
+
+    down_blocks: nn.ModuleList
+    downs: nn.ModuleList
+    up_blocks: nn.ModuleList
+    ups: nn.ModuleList
+    mid1: ResBlock
+    mid_attn: nn.Module
+    mid2: ResBlock
+
+    def unet_body(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """Residual levels with one skip per level, attention between two bottleneck blocks."""
+        skips = []
+        for i, level in enumerate(self.down_blocks):
+            for block in level:
+                h = block(h, emb)
+            skips.append(h)
+            if i < len(self.downs):
+                h = self.downs[i](h)
+        h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
+        for j, level in enumerate(self.up_blocks):
+            h = torch.cat([h, skips.pop()], dim=1)
+            for block in level:
+                h = block(h, emb)
+            if j < len(self.ups):
+                h = self.ups[j](h)
+        return h

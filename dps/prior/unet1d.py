@@ -7,10 +7,10 @@ import math
 import torch
 from torch import nn
 
-from dps.prior.layers import FourierFeatures, ResBlock, SelfAttention
+from dps.prior.layers import FourierFeatures, ResBlock, SelfAttention, UNetBodyMixin
 
 
-class WaveUNet(nn.Module):
+class WaveUNet(UNetBodyMixin, nn.Module):
     """F(c_in x, c_noise): strided-conv encoder/decoder with skips, FiLM on log sigma, attention at the bottleneck."""
 
     def __init__(
@@ -72,19 +72,6 @@ class WaveUNet(nn.Module):
         h = nn.functional.pad(x, (0, pad))[:, None, :]
         emb = self.emb(c_noise)
         h = self.stem(h)
-        skips = []
-        for i, level in enumerate(self.down_blocks):
-            for block in level:
-                h = block(h, emb)
-            skips.append(h)
-            if i < len(self.downs):
-                h = self.downs[i](h)
-        h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
-        for j, level in enumerate(self.up_blocks):
-            h = torch.cat([h, skips.pop()], dim=1)
-            for block in level:
-                h = block(h, emb)
-            if j < len(self.ups):
-                h = self.ups[j](h)
+        h = self.unet_body(h, emb)
         h = self.head(nn.functional.silu(self.head_norm(h)))
         return h[:, 0, :length]

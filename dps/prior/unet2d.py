@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from dps.dsp.mdct import imdct, mdct
-from dps.prior.layers import FourierFeatures, ResBlock, SelfAttention
+from dps.prior.layers import FourierFeatures, ResBlock, SelfAttention, UNetBodyMixin
 
 
-class MDCTUNet(nn.Module):
+class MDCTUNet(UNetBodyMixin, nn.Module):
     """F(x) = iMDCT(G(MDCT(x))): harmonics and onsets become local 2-D patterns; the transform is orthonormal."""
 
     def __init__(
@@ -70,19 +70,6 @@ class MDCTUNet(nn.Module):
         pos = torch.linspace(-1, 1, self.hop, device=x.device, dtype=h.dtype)[None, None, :, None].expand_as(h)
         h = self.stem(torch.cat([h, pos], dim=1))
         emb = self.emb(c_noise)
-        skips = []
-        for i, level in enumerate(self.down_blocks):
-            for block in level:
-                h = block(h, emb)
-            skips.append(h)
-            if i < len(self.downs):
-                h = self.downs[i](h)
-        h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
-        for j, level in enumerate(self.up_blocks):
-            h = torch.cat([h, skips.pop()], dim=1)
-            for block in level:
-                h = block(h, emb)
-            if j < len(self.ups):
-                h = self.ups[j](h)
+        h = self.unet_body(h, emb)
         out = self.head(nn.functional.silu(self.head_norm(h)))[:, 0].transpose(1, 2)[:, :frames]
         return imdct(out * self.out_gain, length)
