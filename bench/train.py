@@ -51,6 +51,44 @@ def measure(family: str, size: str, batch: int, steps: int) -> dict:
     }
 
 
+def ddp_throughput(devices: int, steps: int, workdir: Path) -> float:
+    """Audio-seconds per second of the tiny wave prior on the fixtures, `devices` CPU processes (DDP when > 1)."""
+    import os
+    import subprocess
+    import sys
+
+    run = workdir / f"ddp{devices}"
+    args = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        str(ROOT / "configs" / "prior" / "smoke.yaml"),
+        f"run_dir={run}",
+        "network.channels=[48,64,96,128]",
+        "network.blocks=2",
+        "network.emb_dim=128",
+        "network.heads=4",
+        "data.segment_seconds=1.486",
+        "data.batch_size=8",
+        "data.segments_per_epoch=800",
+        f"trainer.max_steps={steps}",
+        "trainer.log_every_n_steps=1",
+        "val_samples=0",
+        "trainer.accelerator=cpu",
+        f"trainer.devices={devices}",
+        f"trainer.strategy={'ddp' if devices > 1 else 'auto'}",
+        f"data.manifest={ROOT / 'tests' / 'fixtures' / 'manifest.jsonl'}",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, 2 // devices)), WANDB_MODE="offline")
+    subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True)
+    rates = [
+        float(r["train/audio_sec_per_sec"])
+        for p in run.glob("csv/version_*/metrics.csv")
+        for r in csv.DictReader(open(p))
+        if r.get("train/audio_sec_per_sec")
+    ]
+    return sum(rates[2:]) / max(1, len(rates[2:]))
+
+
 def val_curve(path: Path) -> dict:
     rows = [r for r in csv.DictReader(open(path)) if r.get("val/loss")]
     last = rows[-1]
@@ -64,9 +102,21 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--runs", nargs="*", default=[], help="NAME=path/to/metrics.csv of equal-wall-time runs")
+    ap.add_argument("--ddp-steps", type=int, default=0, help="also measure 1 vs 2 DDP CPU processes (steps each)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "train.json"))
     args = ap.parse_args()
-    rows = [measure(f, s, args.batch, args.steps) for s in args.sizes.split(",") for f in ("wave_unet", "mdct_unet")]
+    ddp = {}
+    if args.ddp_steps:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            ddp = {n: ddp_throughput(n, args.ddp_steps, Path(tmp)) for n in (1, 2)}
+        print(
+            f"tiny wave prior, 2 CPU cores: 1 process {ddp[1]:.1f} audio-s/s, 2 DDP processes {ddp[2]:.1f} "
+            f"(ratio {ddp[2] / ddp[1]:.2f})"
+        )
+    sizes = [s for s in args.sizes.split(",") if s]
+    rows = [measure(f, s, args.batch, args.steps) for s in sizes for f in ("wave_unet", "mdct_unet")]
     print(f"CPU, torch threads {torch.get_num_threads()}, batch {args.batch} x 1.49 s")
     print("| family | size | parameters (M) | GFLOP per audio-second (forward) | training audio-s per s |")
     print("|---|---|---|---|---|")
@@ -90,7 +140,7 @@ def main() -> None:
                 + " |"
             )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"throughput": rows, "equal_time_runs": curves}, indent=2))
+    Path(args.out).write_text(json.dumps({"throughput": rows, "equal_time_runs": curves, "ddp": ddp}, indent=2))
 
 
 if __name__ == "__main__":

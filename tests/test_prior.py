@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -206,6 +207,10 @@ def test_wandb_offline_run_folder(tmp_path, monkeypatch):
     blob = next(runs[0].glob("run-*.wandb")).read_bytes()
     keys = {k for k in ("train/loss", "lr-AdamW", "val/loss", "train/grad_norm") if k.encode() in blob}
     keys |= {"train_loss_sigma/"} if b"train_loss_sigma/" in blob else set()
+    keys |= {k for k in ("val/samples", "val/spectrograms") if k.encode() in blob}
+    assert {"val/samples", "val/spectrograms"} <= keys, sorted(keys)
+    media = list((runs[0] / "files" / "media").rglob("*"))
+    assert any(p.suffix == ".wav" for p in media) and any(p.suffix == ".png" for p in media), media
     assert "train/loss" in keys and "lr-AdamW" in keys, sorted(keys)
     assert any(k.startswith("train_loss_sigma/") for k in keys), sorted(keys)
     csv = next((run / "csv").glob("version_*/metrics.csv")).read_text().splitlines()[0]
@@ -223,3 +228,21 @@ def test_nonfinite_gradients_are_skipped_then_stop(tmp_path):
             for p in module.parameters():
                 p.grad = torch.full_like(p, float("inf"))
             module.on_before_optimizer_step(None)  # type: ignore[arg-type]
+
+
+def test_validation_writes_unconditional_samples(smoke_run):
+    from dps.prior.samples import spectrogram_image, write_png
+
+    wavs = sorted((smoke_run / "samples").rglob("sample0.wav"))
+    pngs = sorted((smoke_run / "samples").rglob("sample0.png"))
+    assert wavs and pngs
+    import soundfile as sf
+
+    audio, sr = sf.read(wavs[-1])
+    assert sr == 22050 and audio.size == round(0.372 * 22050) and np.isfinite(audio).all() and np.abs(audio).max() > 0
+    assert pngs[-1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    img = spectrogram_image(np.sin(np.arange(22050) * 2 * np.pi * 1000 / 22050))
+    assert img.shape[0] == 257 and img.dtype == np.uint8
+    row = int(np.argmax(img.mean(axis=1)))  # the 1 kHz line, counted from the top (high frequencies)
+    assert abs((256 - row) * 22050 / 512 - 1000) < 100
+    write_png(smoke_run / "t.png", img)

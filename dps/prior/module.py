@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 
 from dps.prior.denoiser import Denoiser
@@ -110,6 +111,8 @@ class ScorePriorModule(L.LightningModule):
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         """Loss at fixed sigmas with fixed noise: a per-sigma curve comparable across runs and families."""
         x0 = batch
+        if batch_idx == 0 and int(self.config.get("val_samples", 0)) > 0 and self.global_rank == 0:
+            self._log_samples(x0.shape[-1])  # here, not at epoch end: the EMA weights are swapped in
         g = torch.Generator(device="cpu").manual_seed(1234 + batch_idx)
         losses = []
         for s in VAL_SIGMAS:
@@ -119,6 +122,35 @@ class ScorePriorModule(L.LightningModule):
             losses.append(loss)
             self.log(f"val_loss_sigma/{s:.0e}", loss, sync_dist=True, batch_size=x0.shape[0])
         self.log("val/loss", torch.stack(losses).mean(), prog_bar=True, sync_dist=True, batch_size=x0.shape[0])
+
+    def _log_samples(self, length: int) -> None:
+        """Unconditional samples as WAV + spectrogram PNG in RUN/samples/step-N, and as W&B audio and images."""
+        from pathlib import Path
+
+        import soundfile as sf
+
+        from dps.prior.samples import spectrogram_image, unconditional_samples, write_png
+
+        sr = int(self.config["data"]["sample_rate"])
+        x = unconditional_samples(
+            self.denoiser,
+            self.schedule,
+            int(self.config["val_samples"]),
+            length,
+            int(self.config.get("sample_levels", 50)),
+            int(self.config.get("sample_steps", 2)),
+        )
+        audio = [np.clip(a.numpy(), -1, 1) for a in x]
+        images = [spectrogram_image(a) for a in audio]
+        out = Path(self.config["run_dir"]) / "samples" / f"step-{self.global_step}"
+        out.mkdir(parents=True, exist_ok=True)
+        for i, (a, img) in enumerate(zip(audio, images)):
+            sf.write(out / f"sample{i}.wav", a, sr)
+            write_png(out / f"sample{i}.png", img)
+        for logger in self.loggers:
+            if type(logger).__name__ == "WandbLogger":
+                logger.log_audio("val/samples", audio, step=self.global_step, sample_rate=[sr] * len(audio))
+                logger.log_image("val/spectrograms", images, step=self.global_step)
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Log the gradient norm; a non-finite one zeroes the step's gradients, too many stop the run."""
