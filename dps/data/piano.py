@@ -1,0 +1,148 @@
+"""Piano corpus: real scores from the music21 corpus rendered by fluidsynth on sampled grand pianos."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tqdm import tqdm
+
+from dps.data import build as B
+from dps.data.manifest import Entry
+
+VALIDATION_COMPOSERS = frozenset({"joplin", "chopin", "mozart", "schumann_clara", "beethoven"})
+SOUNDFONTS = {
+    "fluid-soundfont-gm": "usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "musescore-general-soundfont": "usr/share/sounds/sf3/MuseScore_General_Full.sf3",
+}
+MAX_TRAIN_MINUTES = 420.0  # the corpus holds far more; a seeded random choice of works up to this
+MAX_OPUS_SCORES = 10
+
+
+def composer_split(composer: str) -> str:
+    """Composers never trained on are the validation split (shared/data-sources.md)."""
+    return "validation" if composer in VALIDATION_COMPOSERS else "train"
+
+
+def corpus_works() -> list[tuple[str, Path]]:
+    """(composer, path) for every work in the music21 corpus."""
+    try:
+        from music21 import corpus
+    except ImportError:
+        raise B.BuildError("music21 not found: pip install music21 (the piano corpus renders its scores)") from None
+    base = Path(corpus.__file__).parent
+    out = []
+    for p in corpus.getPaths():
+        rel = Path(str(p)).relative_to(base)
+        out.append((rel.parts[0], Path(str(p))))
+    return sorted(out, key=lambda t: str(t[1]))
+
+
+def _scores(path: Path):
+    from music21 import converter, stream
+
+    s = converter.parse(str(path))
+    if isinstance(s, stream.Opus):
+        return list(s.scores)[:MAX_OPUS_SCORES]
+    return [s]
+
+
+def _to_piano_midi(score, midi: Path, rng: random.Random | None) -> None:
+    """Every part on General MIDI program 0; training copies get tempo, transposition and velocity changes."""
+    from music21 import instrument
+
+    if rng is not None:
+        score = score.transpose(rng.randint(-3, 3))
+        factor = rng.uniform(0.85, 1.15)
+        score = score.augmentOrDiminish(factor)
+        gain = rng.uniform(0.7, 1.2)
+        for n in score.recurse().notes:
+            v = n.volume.velocity or 80
+            n.volume.velocity = max(1, min(127, int(v * gain)))
+    for part in score.parts if hasattr(score, "parts") and len(score.parts) else [score]:
+        for inst in list(part.recurse().getElementsByClass("Instrument")):
+            part.remove(inst, recurse=True)
+        part.insert(0, instrument.Piano())
+    score.write("midi", fp=str(midi))
+
+
+def _render(midi: Path, wav: Path, soundfont: Path) -> None:
+    subprocess.run(
+        ["fluidsynth", "-ni", "-q", "-F", str(wav), "-r", "22050", "-g", "0.6", "-T", "wav", str(soundfont), str(midi)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+
+
+def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MAX_TRAIN_MINUTES) -> list[Entry]:
+    """Render validation composers with FluidR3 at score tempo, and training works with both soundfonts."""
+    B._need("fluidsynth", "install it with: apt-get install fluidsynth")
+    fonts = {name: B.fetch_deb(name, root) / rel for name, rel in SOUNDFONTS.items()}
+    for name, f in fonts.items():
+        if not f.is_file():
+            raise B.BuildError(f"{name}: soundfont {f} missing from the unpacked package")
+    corpus_dir = root / "piano"
+    known = {e.file: e for e in B._existing(corpus_dir)}
+    works = corpus_works()
+    rng = random.Random(0)
+    train = [w for w in works if composer_split(w[0]) == "train"]
+    rng.shuffle(train)
+    val = [w for w in works if composer_split(w[0]) == "validation"]
+    entries: list[Entry] = []
+    minutes = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (composer, path) in enumerate(tqdm(val + train, desc="piano", disable=not progress, unit="work")):
+            split = composer_split(composer)
+            if split == "train" and minutes >= max_train_minutes:
+                break
+            font_name = "fluid-soundfont-gm" if split == "validation" or k % 2 == 0 else "musescore-general-soundfont"
+            stem = f"{composer}/{path.stem}"
+            try:
+                scores = _scores(path)
+            except Exception:  # a few corpus files do not parse; they are skipped, not fatal
+                continue
+            for j, score in enumerate(scores):
+                out_rel = f"audio/{stem}-{j}.wav"
+                dest = corpus_dir / out_rel
+                if out_rel in known and dest.is_file():
+                    entries.append(known[out_rel])
+                    minutes += known[out_rel].duration / 60 if split == "train" else 0
+                    continue
+                if dest.with_suffix(".skipped").is_file():
+                    continue
+                midi, wav = Path(tmp) / "w.mid", Path(tmp) / "w.wav"
+                try:
+                    _to_piano_midi(score, midi, random.Random(k * 100 + j) if split == "train" else None)
+                    _render(midi, wav, fonts[font_name])
+                except Exception:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    dest.with_suffix(".skipped").write_text("did not render\n")
+                    continue
+                result = B.convert(wav, dest)
+                if result is None:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    dest.with_suffix(".skipped").write_text("silent\n")
+                    continue
+                duration, loudness = result
+                entries.append(
+                    Entry(
+                        out_rel,
+                        f"music21:{composer}+{font_name}",
+                        f"music21:{composer}/{path.stem}",
+                        split,
+                        round(duration, 4),
+                        22050,
+                        round(loudness, 2),
+                        B.sha256_of(dest),
+                    )
+                )
+                if split == "train":
+                    minutes += duration / 60
+                if len(entries) % 50 == 0:
+                    from dps.data.manifest import write_manifest
+
+                    write_manifest(corpus_dir / "manifest.partial.jsonl", entries)
+    return entries
