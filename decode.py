@@ -74,7 +74,6 @@ class Job:
         rate = len(data) * 8 / m.duration_s / 1000
         stats: dict = {}
         if self.decoder is not None:
-            self.decoder.check(m)
             st = self.decoder.settings
             with _progress(st.levels * st.steps_per_level, f"{inp.name}") as bar:
                 decoded, stats = self.decoder.decode(m, seed=a.seed, progress=bar.update)

@@ -72,7 +72,7 @@ def test_missing_tool_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(B.shutil, "which", lambda tool: None)
     with pytest.raises(B.BuildError, match="apt-get not found"):
         B.fetch_deb("fillets-ng-data-cs", tmp_path)
-    assert not any(tmp_path.iterdir()) or all(p.name == "_packages" for p in tmp_path.iterdir())
+    assert not any(tmp_path.iterdir())  # nothing written before the tool check
 
 
 def _cfg(manifest):

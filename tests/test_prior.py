@@ -14,26 +14,18 @@ from dps.prior.training import train
 from tests.helpers import ROOT, smoke_config
 
 
+def _train_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "train.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
 def test_dry_run_prints_resolved_config():
-    proc = subprocess.run(
-        [sys.executable, "train.py", "configs/prior/speech.yaml", "size=base", "--dry-run"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _train_cli("configs/prior/speech.yaml", "size=base", "--dry-run")
     assert proc.returncode == 0, proc.stderr
     assert "content: speech" in proc.stdout and "size: base" in proc.stdout and "channels:" in proc.stdout
 
 
 def test_bad_override_is_one_line_error():
-    proc = subprocess.run(
-        [sys.executable, "train.py", "configs/prior/speech.yaml", "size=huge", "--dry-run"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _train_cli("configs/prior/speech.yaml", "size=huge", "--dry-run")
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "huge" in proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -44,11 +36,11 @@ def test_fast_dev_run(tmp_path):
 
 
 @pytest.mark.parametrize("family", ["wave_unet", "mdct_unet"])
-def test_loss_halves_on_one_segment(family):
+def test_loss_halves_on_one_segment(family, tmp_path):
     """A few hundred steps on one fixture segment (memorization) cut the loss by half."""
     from tests.conftest import load_fixture
 
-    cfg = smoke_config(__import__("pathlib").Path("/tmp"), f"family={family}", "schedule.sigma_min=0.01")
+    cfg = smoke_config(tmp_path, f"family={family}", "schedule.sigma_min=0.01")
     if family == "mdct_unet":
         cfg["network"] = {"family": "mdct_unet", "channels": [16, 24, 32], "blocks": 1, "emb_dim": 32}
     torch.manual_seed(0)
@@ -75,10 +67,10 @@ def test_loss_halves_on_one_segment(family):
     assert after < 0.5 * before, (before, after)
 
 
-def test_gaussian_data_learns_the_analytic_score():
+def test_gaussian_data_learns_the_analytic_score(tmp_path):
     """Data x ~ N(0, s0^2 I) has score -x/(s0^2 + sigma^2) at every sigma; s0 != sigma_data so F must learn."""
     s0 = 0.03
-    cfg = smoke_config(__import__("pathlib").Path("/tmp"), "schedule.sigma_min=0.003", "schedule.sigma_max=0.3")
+    cfg = smoke_config(tmp_path, "schedule.sigma_min=0.003", "schedule.sigma_max=0.3")
     torch.manual_seed(0)
     module = ScorePriorModule(cfg)
     opt = torch.optim.Adam(module.parameters(), lr=3e-3)

@@ -95,18 +95,12 @@ def test_energy_score_equals_autograd(measurements, sigma):
     assert torch.isfinite(ll).all() and torch.isfinite(grad).all()
 
     def ll_only(c):
-        from dps.sampler import conditioning as C
-
         batch, n_cells = c.shape[0], mt.cell_size.shape[0]
         idx = mt.cell.reshape(-1).expand(batch, -1)
         energy = torch.zeros(batch, n_cells, dtype=c.dtype).scatter_add(1, idx, c.reshape(batch, -1) ** 2)
         mu = energy + mt.cell_size * sigma**2
         sd = torch.sqrt(2 * mt.cell_size * sigma**4 + 4 * sigma**2 * energy)
-        a, b = (
-            C.standardize(mu, sd, mt.energy_lower, mt.energy_upper)
-            if hasattr(C, "standardize")
-            else standardize(mu, sd, mt.energy_lower, mt.energy_upper)
-        )
+        a, b = standardize(mu, sd, mt.energy_lower, mt.energy_upper)
         return (log_interval_prob(a, b) * mt.energy_cells).sum()
 
     if sigma < 1e-4:
@@ -240,15 +234,22 @@ def test_chunked_network_agrees_away_from_seams_and_has_no_jumps():
 
 
 @pytest.fixture(scope="module")
-def smoke_prior(tmp_path_factory):
-    from dps.prior.export import export_prior, load_prior
+def smoke_prior_file(tmp_path_factory):
+    from dps.prior.export import export_prior
     from dps.prior.training import train
     from tests.helpers import smoke_config
 
     tmp = tmp_path_factory.mktemp("prior")
     run = train(smoke_config(tmp, "trainer.max_steps=20"))
     export_prior(run / "checkpoints" / "last.ckpt", tmp / "smoke.safetensors")
-    return load_prior(tmp / "smoke.safetensors")
+    return tmp / "smoke.safetensors"
+
+
+@pytest.fixture(scope="module")
+def smoke_prior(smoke_prior_file):
+    from dps.prior.export import load_prior
+
+    return load_prior(smoke_prior_file)
 
 
 @pytest.mark.parametrize("conditioning", ["noisy_mean", "tweedie"])
@@ -276,24 +277,11 @@ def test_prior_bitstream_mismatch_is_clear(smoke_prior):
         PosteriorDecoder(smoke_prior).decode(m)
 
 
-def test_trainer_predict_decodes_a_folder(smoke_prior, tmp_path):
-    import json
+def test_trainer_predict_decodes_a_folder(smoke_prior_file, tmp_path):
+    import soundfile as sf
 
-    from safetensors.torch import save_file
-
-    from dps.prior.export import export_prior  # noqa: F401  (the fixture's prior is re-saved below)
     from dps.sampler import DecodeSettings
     from dps.sampler.predict import decode_files
-
-    path = tmp_path / "p.safetensors"
-    meta = {
-        "format": "dps-prior",
-        "format_version": "1",
-        "config": json.dumps(smoke_prior.config),
-        "training": json.dumps(smoke_prior.config.get("training", {})),
-    }
-    save_file({k: v.contiguous() for k, v in smoke_prior.denoiser.state_dict().items()}, str(path), metadata=meta)
-    import soundfile as sf
 
     files = []
     for name in ("speech", "piano"):
@@ -302,7 +290,7 @@ def test_trainer_predict_decodes_a_folder(smoke_prior, tmp_path):
         files.append(f)
     results = decode_files(
         files,
-        str(path),
+        str(smoke_prior_file),
         str(tmp_path / "out"),
         DecodeSettings.from_preset("fast", levels=6),
         accelerator="cpu",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,8 +10,7 @@ import torch
 from dps.codec.measurements import Measurements
 from dps.dsp.mdct import imdct, mdct
 from dps.sampler.intervals import interval_loglik_and_grads
-
-ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from dps.sampler.langevin import ScoreFn
 
 
 @dataclass
