@@ -19,3 +19,15 @@ def load_fixture(name: str) -> np.ndarray:
 @pytest.fixture(scope="session")
 def fixtures() -> dict[str, np.ndarray]:
     return {name: load_fixture(name) for name in CONTENT}
+
+
+@pytest.fixture(scope="session")
+def smoke_prior_file(tmp_path_factory):
+    from dps.prior.export import export_prior
+    from dps.prior.training import train
+    from tests.helpers import smoke_config
+
+    tmp = tmp_path_factory.mktemp("prior")
+    run = train(smoke_config(tmp, "trainer.max_steps=20"))
+    export_prior(run / "checkpoints" / "last.ckpt", tmp / "smoke.safetensors")
+    return tmp / "smoke.safetensors"

@@ -234,18 +234,6 @@ def test_chunked_network_agrees_away_from_seams_and_has_no_jumps():
 
 
 @pytest.fixture(scope="module")
-def smoke_prior_file(tmp_path_factory):
-    from dps.prior.export import export_prior
-    from dps.prior.training import train
-    from tests.helpers import smoke_config
-
-    tmp = tmp_path_factory.mktemp("prior")
-    run = train(smoke_config(tmp, "trainer.max_steps=20"))
-    export_prior(run / "checkpoints" / "last.ckpt", tmp / "smoke.safetensors")
-    return tmp / "smoke.safetensors"
-
-
-@pytest.fixture(scope="module")
 def smoke_prior(smoke_prior_file):
     from dps.prior.export import load_prior
 

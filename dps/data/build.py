@@ -182,8 +182,28 @@ def finish(corpus: str, root: Path, entries: list[Entry]) -> Path:
     return path
 
 
+def recipe(corpus: str) -> str:
+    """A digest of what defines a corpus (its sources and split rules): a changed recipe rebuilds, reusing files."""
+    import hashlib
+
+    from dps.data import piano
+
+    parts = {
+        "speech": repr(SPEECH),
+        "music": repr(MUSIC),
+        "piano": repr((sorted(piano.VALIDATION_COMPOSERS), piano.SOUNDFONTS, piano.MAX_TRAIN_MINUTES)),
+    }
+    parts["joint"] = parts["speech"] + parts["piano"]
+    return hashlib.sha256(parts[corpus].encode()).hexdigest()[:16]
+
+
 def is_complete(corpus: str, root: Path) -> bool:
-    return (root / corpus / "manifest.jsonl").is_file() and (root / corpus / ".complete").is_file()
+    marker = root / corpus / ".complete"
+    return (
+        (root / corpus / "manifest.jsonl").is_file()
+        and marker.is_file()
+        and marker.read_text().strip() == recipe(corpus)
+    )
 
 
 def build_corpus(corpus: str, root: Path, progress: bool = True) -> Path:
@@ -204,7 +224,7 @@ def build_corpus(corpus: str, root: Path, progress: bool = True) -> Path:
     else:
         raise ValueError(f"corpus: expected speech, piano, music, joint or all, got {corpus!r}")
     path = finish(corpus, root, entries)
-    (root / corpus / ".complete").write_text("ok\n")
+    (root / corpus / ".complete").write_text(recipe(corpus) + "\n")
     return path
 
 

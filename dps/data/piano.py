@@ -100,6 +100,12 @@ def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MA
                 break
             font_name = "fluid-soundfont-gm" if split == "validation" or k % 2 == 0 else "musescore-general-soundfont"
             stem = f"{composer}/{path.stem}"
+            done = [e for f, e in known.items() if f.startswith(f"audio/{stem}-")]
+            first_skipped = corpus_dir / f"audio/{stem}-0.skipped"
+            if (done and all((corpus_dir / e.file).is_file() for e in done)) or first_skipped.is_file():
+                entries += done  # rendered before: no need to parse the score again
+                minutes += sum(e.duration for e in done) / 60 if split == "train" else 0
+                continue
             try:
                 scores = _scores(path)
             except Exception:  # a few corpus files do not parse; they are skipped, not fatal
@@ -141,7 +147,7 @@ def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MA
                 )
                 if split == "train":
                     minutes += duration / 60
-                if len(entries) % 50 == 0:
+                if len(entries) % 10 == 0:
                     from dps.data.manifest import write_manifest
 
                     write_manifest(corpus_dir / "manifest.partial.jsonl", entries)

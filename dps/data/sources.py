@@ -31,13 +31,13 @@ SPEECH = (
 
 MUSIC = (
     DebSource("ufoai-music", "*.ogg", -1, "usr/share/games/ufoai/base", frozenset(), archive_glob="0music.pk3"),
-    DebSource("warzone2100-music", "**/*.ogg", -1, "usr/share/games/warzone2100/music", frozenset()),
+    DebSource("warzone2100-music", "**/*.opus", -1, "usr/share/games/warzone2100/music", frozenset()),
     DebSource("planetblupi-music-ogg", "**/*.ogg", -1, "usr/share/planetblupi/music", frozenset()),
     DebSource("nexuiz-music", "*.ogg", -1, "usr/share/games/nexuiz/data", frozenset(), archive_glob="music.pk3"),
     DebSource("singularity-music", "**/*.ogg", -1, "usr/share/games/singularity/music", frozenset()),
     DebSource("pushover-data", "**/*.ogg", -1, "usr/share/pushover/themes", frozenset()),
     DebSource("wesnoth-1.16-music", "*.ogg", -1, "usr/share/games/wesnoth/1.16/data/core/music", frozenset({"*"})),
-    DebSource("drascula-music", "*/*.ogg", -1, "usr/share/scummvm/drascula/audio", frozenset({"*"})),
+    DebSource("drascula-music", "*.ogg", -1, "usr/share/scummvm/drascula/audio", frozenset({"*"})),
 )
 
 CORPORA = ("speech", "piano", "music", "joint")

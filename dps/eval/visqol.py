@@ -34,6 +34,8 @@ class Visqol:
         return f"visqol_{self.mode}_{self.rate // 1000}k"
 
     def _prepare(self, x: np.ndarray, sample_rate: int, what: str) -> np.ndarray:
+        if not isinstance(sample_rate, (int, np.integer)) or sample_rate < 4000:
+            raise VisqolError(f"ViSQOL {what}: sample rate must be an integer >= 4000 Hz, got {sample_rate!r}")
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 1:
             raise VisqolError(f"ViSQOL {what}: expected mono 1-D audio, got shape {x.shape}")

@@ -56,9 +56,8 @@ def _load_checkpoint(path: Path) -> dict[str, Any]:
         raise PriorError(f"{path}: not a readable Lightning checkpoint ({str(exc).splitlines()[0][:200]})") from None
 
 
-def export_prior(ckpt_path: str | Path, out_path: str | Path, dtype: str = "float32") -> dict[str, Any]:
-    """Checkpoint (EMA weights in state_dict, via EMAWeightAveraging) -> safetensors + config metadata."""
-    ckpt_path = Path(ckpt_path)
+def _checkpoint_parts(ckpt_path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, torch.Tensor]]:
+    """(checkpoint, config, denoiser state) of a Lightning checkpoint; state_dict holds the EMA weights."""
     ckpt = _load_checkpoint(ckpt_path)
     try:
         config = ckpt["hyper_parameters"]["config"]
@@ -68,6 +67,19 @@ def export_prior(ckpt_path: str | Path, out_path: str | Path, dtype: str = "floa
     if not state:
         raise PriorError(f"{ckpt_path}: no denoiser weights in the checkpoint")
     state = {k.replace("net._orig_mod.", "net."): v for k, v in state.items()}  # torch.compile wrapper
+    return ckpt, dict(config), state
+
+
+def prior_from_checkpoint(ckpt_path: str | Path, device: str | torch.device = "cpu") -> tuple[Prior, int]:
+    """A Prior with the checkpoint's EMA weights, and its global step (for per-checkpoint evaluation)."""
+    ckpt, config, state = _checkpoint_parts(Path(ckpt_path))
+    return _build_prior(config, state, str(ckpt_path), device), int(ckpt.get("global_step", 0))
+
+
+def export_prior(ckpt_path: str | Path, out_path: str | Path, dtype: str = "float32") -> dict[str, Any]:
+    """Checkpoint (EMA weights in state_dict, via EMAWeightAveraging) -> safetensors + config metadata."""
+    ckpt_path = Path(ckpt_path)
+    ckpt, config, state = _checkpoint_parts(ckpt_path)
     target = getattr(torch, dtype)
     state = {k: (v.to(target) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
     from dps.codec import CodecParams
@@ -117,14 +129,23 @@ def load_prior(path: str | Path, device: str | torch.device = "cpu") -> Prior:
     config = meta["config"]
     config["training"] = meta["training"]
     try:
-        denoiser, schedule = build_denoiser(config)
         state = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise PriorError(f"{path}: unreadable weights ({exc})") from None
+    return _build_prior(config, state, str(path), device)
+
+
+def _build_prior(config: dict[str, Any], state: dict[str, torch.Tensor], where: str, device: Any) -> Prior:
+    try:
+        denoiser, schedule = build_denoiser(config)
         missing, unexpected = denoiser.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
-    except (SafetensorError, RuntimeError, TypeError, KeyError, ValueError) as exc:
-        raise PriorError(f"{path}: weights do not fit the embedded config ({str(exc).splitlines()[0][:200]})") from None
+    except (RuntimeError, TypeError, KeyError, ValueError) as exc:
+        raise PriorError(
+            f"{where}: weights do not fit the embedded config ({str(exc).splitlines()[0][:200]})"
+        ) from None
     if missing or unexpected:
         raise PriorError(
-            f"{path}: weights do not fit the embedded config (missing {missing[:3]}, unexpected {unexpected[:3]})"
+            f"{where}: weights do not fit the embedded config (missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
     prior = Prior(denoiser, schedule, config).to(device)
     prior.eval()

@@ -54,7 +54,7 @@ def spectrogram_image(x: np.ndarray, n_fft: int = 512, hop: int = 128, floor_db:
     return np.flipud(((db - floor_db) / -floor_db * 255).astype(np.uint8).T).copy()
 
 
-def write_png(path: str | Path, image: np.ndarray) -> None:
+def png_bytes(image: np.ndarray) -> bytes:
     """A grayscale 8-bit PNG (no imaging library needed)."""
     h, w = image.shape
     raw = b"".join(b"\x00" + image[r].tobytes() for r in range(h))
@@ -63,5 +63,8 @@ def write_png(path: str | Path, image: np.ndarray) -> None:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
-    Path(path).write_bytes(png)
+    return png + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    Path(path).write_bytes(png_bytes(image))

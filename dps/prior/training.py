@@ -54,6 +54,28 @@ class WeightsDigest(Callback):
         path.write_text(h.hexdigest() + "\n")
 
 
+def visqol_callbacks(config: dict[str, Any], ckpt_dir: Path) -> list[Callback]:
+    """ViSQOL per validation run (visqol.enabled), and optionally a best-by-ViSQOL checkpoint (visqol.monitor)."""
+    v = config.get("visqol", {})
+    if not v.get("enabled"):
+        return []
+    from dps.eval.checkpoints import VisqolCallback
+
+    out: list[Callback] = [VisqolCallback(config)]
+    if v.get("monitor"):
+        out.append(
+            ModelCheckpoint(
+                dirpath=ckpt_dir,
+                filename="best-visqol-{step}",
+                monitor="visqol/delta",
+                mode="max",
+                save_top_k=1,
+                auto_insert_metric_name=False,
+            )
+        )
+    return out
+
+
 def _loggers(config: dict[str, Any], run_dir: Path) -> list[Any]:
     from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
@@ -106,7 +128,8 @@ def train(config: dict[str, Any]) -> Path:
             save_top_k=-1,
             auto_insert_metric_name=False,
         ),
-        EMAWeightAveraging(decay=config["ema"]["decay"]),
+        *visqol_callbacks(config, ckpt_dir),
+        EMAWeightAveraging(decay=config["ema"]["decay"]),  # after VisqolCallback: see its docstring
         LearningRateMonitor(logging_interval="step"),
         WeightsDigest(),
     ]

@@ -1,0 +1,73 @@
+"""Evaluation items: fixed excerpts of validation audio, chosen deterministically from manifests or files."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dps.audio import load_audio
+from dps.data.manifest import read_manifest, resolve
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
+
+
+@dataclass
+class Item:
+    """One reference excerpt: name, content tag, float64 mono audio at sample_rate."""
+
+    name: str
+    content: str
+    audio: np.ndarray = field(repr=False)
+    sample_rate: int = 22050
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(np.ascontiguousarray(self.audio, dtype=np.float64).tobytes()).hexdigest()[:16]
+
+
+def loudest_excerpt(x: np.ndarray, length: int, hop: int = 2205) -> np.ndarray:
+    """The window of `length` samples with the highest RMS (on a 0.1 s grid): no silent excerpt is scored."""
+    if x.size <= length:
+        return x
+    energy = np.concatenate([[0.0], np.cumsum(x.astype(np.float64) ** 2)])
+    starts = np.arange(0, x.size - length + 1, hop)
+    best = starts[int(np.argmax(energy[starts + length] - energy[starts]))]
+    return x[best : best + length]
+
+
+def _spread(paths: list[Path], n: int) -> list[Path]:
+    """n entries evenly spaced over a sorted list (covers every source of a validation split)."""
+    if n <= 0 or len(paths) <= n:
+        return paths
+    return [paths[int(i * len(paths) / n)] for i in range(n)]
+
+
+def items_from(
+    spec: str | Path, content: str, n: int = 6, seconds: float = 4.0, sample_rate: int = 22050
+) -> list[Item]:
+    """Items from a manifest (its validation split), an audio file, or a folder of audio files."""
+    path = Path(spec)
+    if path.suffix == ".jsonl":
+        entries = [e for e in read_manifest(path) if e.split == "validation"]
+        if not entries:
+            raise ValueError(f"{path}: no validation entries in the manifest")
+        entries.sort(key=lambda e: (e.source, e.file))
+        chosen = _spread([resolve(path, e) for e in entries], n)
+    elif path.is_dir():
+        chosen = _spread(sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES), n)
+        if not chosen:
+            raise ValueError(f"{path}: no audio files in the folder")
+    elif path.is_file():
+        chosen = [path]
+    else:
+        raise FileNotFoundError(f"{path}: no such manifest, audio file or folder")
+    length = int(seconds * sample_rate) if seconds > 0 else 0
+    items = []
+    for p in chosen:
+        x = load_audio(p, sample_rate).audio
+        x = loudest_excerpt(x, length) if length else x
+        items.append(Item(f"{content}/{p.stem}", content, x, sample_rate))
+    return items

@@ -1,0 +1,275 @@
+"""Evaluation: ViSQOL guards and sanity, peer codecs, the table command, the callback, the listening page."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import FIXTURES, load_fixture
+from tests.helpers import smoke_config
+
+
+@pytest.fixture(scope="module")
+def visqol():
+    from dps.eval import Visqol
+
+    return Visqol("audio")
+
+
+def test_visqol_identical_scores_highest_and_noise_lowers_it_monotonically(visqol):
+    x = load_fixture("speech")[:44100]
+    g = np.random.default_rng(0)
+    noise = g.standard_normal(x.size)
+    rms = np.sqrt(np.mean(x**2))
+    scores = [visqol(x, x, 22050)]
+    for snr in (40, 25, 10):
+        scores.append(visqol(x, x + noise * rms * 10 ** (-snr / 20), 22050))
+    assert all(a > b for a, b in zip(scores, scores[1:])), scores
+    assert scores[0] > 4.5
+
+
+def test_visqol_guards_are_clear_errors(visqol):
+    from dps.eval import Visqol, VisqolError
+
+    x = load_fixture("music")[:22050]
+    with pytest.raises(VisqolError, match="silent"):
+        visqol(x, np.zeros_like(x), 22050)
+    with pytest.raises(VisqolError, match="non-finite"):
+        visqol(x, np.where(np.arange(x.size) == 5, np.nan, x), 22050)
+    with pytest.raises(VisqolError, match="mono"):
+        visqol(np.stack([x, x]), x, 22050)
+    with pytest.raises(VisqolError, match="lengths differ"):
+        visqol(x, x[: x.size // 2], 22050)
+    with pytest.raises(VisqolError, match="sample rate"):
+        visqol(x, x, 0)
+    assert Visqol("speech").metric_name == "visqol_speech_16k"
+    assert visqol.metric_name == "visqol_audio_48k"
+
+
+def test_align_recovers_a_known_delay():
+    from dps.eval.peers import align
+
+    x = load_fixture("music")[:22050]
+    for lag in (0, 37, 1500, -200):
+        y = np.concatenate([np.zeros(lag), x])[: x.size] if lag >= 0 else np.concatenate([x[-lag:], np.zeros(-lag)])
+        aligned, found = align(x, y)
+        assert found == lag
+        assert aligned.size == x.size
+
+
+def test_missing_peer_tool_is_a_clear_reason(monkeypatch):
+    from dps.eval.peers import PeerUnavailable, peer_roundtrip
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(PeerUnavailable, match="opusenc not found .*apt-get install"):
+        peer_roundtrip("opus", load_fixture("speech")[:22050], 16)
+
+
+@pytest.mark.parametrize("codec", ["opus", "aac", "mp3"])
+def test_peer_codecs_hit_their_bitrate_and_decode_aligned(codec):
+    from dps.eval.metrics import snr_db
+    from dps.eval.peers import peer_roundtrip
+
+    assert shutil.which({"opus": "opusenc", "aac": "ffmpeg", "mp3": "lame"}[codec]), "README set-up installs it"
+    x = load_fixture("music")
+    r = peer_roundtrip(codec, x, 48)
+    kbps = r.bits / (x.size / 22050) / 1000
+    assert 40 < kbps < 60, kbps  # containers add headers on a 6 s file
+    assert r.audio.shape == x.shape
+    assert snr_db(x, r.audio) > 3.0  # misaligned output would be near 0 dB or below
+
+
+def _table(tmp_path: Path, prior: Path, *extra: str) -> int:
+    from dps.eval.__main__ import main
+
+    return main(
+        [
+            "table",
+            "--content",
+            "speech,piano",
+            "--items",
+            f"speech={FIXTURES / 'speech.flac'}",
+            "--items",
+            f"piano={FIXTURES / 'piano.flac'}",
+            "--priors",
+            str(prior),
+            "--bitrates",
+            "8,16",
+            "--seconds",
+            "1.5",
+            "--set",
+            "levels=3",
+            "--set",
+            "steps_per_level=1",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache",
+            str(tmp_path / "cache"),
+            "--workers",
+            "2",
+            "--no-progress",
+            *extra,
+        ]
+    )
+
+
+def test_table_command_writes_every_file_and_fills_or_explains_every_cell(smoke_prior_file, tmp_path, capsys):
+    assert _table(tmp_path, smoke_prior_file) == 0
+    out = tmp_path / "out"
+    for name in ("results.csv", "summary.json", "table.md", "visqol_vs_bitrate.png", "listening.html"):
+        assert (out / name).stat().st_size > 0, name
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    decoders = {"legacy", "dps-noisy[smoke]", "dps-tweedie[smoke]", "opus", "aac", "mp3"}
+    assert {r["decoder"] for r in rows} == decoders
+    assert len(rows) == 2 * 2 * len(decoders)
+    for r in rows:
+        assert (r["visqol_audio_48k"] != "") != (r["missing"] != ""), r
+        if r["visqol_audio_48k"]:
+            assert 1.0 <= float(r["visqol_audio_48k"]) <= 5.0
+            assert float(r["actual_kbps"]) > 0.8 * float(r["bitrate"])
+    dps = [r for r in rows if r["decoder"].startswith("dps-")]
+    assert all(r["nfe"] == "3" for r in dps)
+    assert all(r["vjp"] == ("3" if "tweedie" in r["decoder"] else "0") for r in dps)
+    summary = json.loads((out / "summary.json").read_text())
+    assert {c["decoder"] for c in summary["cells"]} == decoders
+    md = (out / "table.md").read_text()
+    assert "### speech" in md and "### piano" in md and "| 16 | " in md
+    first = (out / "results.csv").read_bytes()
+    # a rerun is served from the cache: same results, and no decoder is called
+    from dps.eval import table as T
+
+    def boom(*a, **k):
+        raise AssertionError("decoded again despite the cache")
+
+    T.decode_legacy, saved = boom, T.decode_legacy
+    try:
+        assert _table(tmp_path, smoke_prior_file) == 0
+    finally:
+        T.decode_legacy = saved
+    assert (out / "results.csv").read_bytes() == first
+
+
+def test_table_marks_missing_tools_and_priors_with_reasons(smoke_prior_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    from dps.eval.__main__ import main
+
+    code = main(
+        ["table", "--content", "piano", "--items", f"piano={FIXTURES / 'piano.flac'}", "--priors", "matched",
+         "--bitrates", "16", "--seconds", "1", "--decoders", "legacy,dps-noisy,opus", "--out", str(tmp_path / "o"),
+         "--no-cache", "--workers", "1", "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    rows = {r["decoder"]: r for r in csv.DictReader(open(tmp_path / "o" / "results.csv"))}
+    assert rows["legacy"]["visqol_audio_48k"]
+    assert "not a shipped prior" in rows["dps-noisy[piano]"]["missing"]
+    assert "opusenc not found" in rows["opus"]["missing"]
+    assert "missing: opusenc not found" in (tmp_path / "o" / "table.md").read_text()
+
+
+def test_table_bad_arguments_are_one_line_errors(tmp_path, capsys):
+    from dps.eval.__main__ import main
+
+    assert main(["table", "--decoders", "legacy,wav2vec", "--out", str(tmp_path)]) == 2
+    assert "unknown ['wav2vec']" in capsys.readouterr().err
+    assert main(["table", "--content", "speech", "--items", "speech=/no/such.flac", "--out", str(tmp_path)]) == 2
+    assert "no such manifest, audio file or folder" in capsys.readouterr().err
+    assert main(["table", "--set", "levels", "--out", str(tmp_path)]) == 2
+    assert main(["checkpoints", str(tmp_path)]) == 2
+    assert "no checkpoints" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def visqol_run(tmp_path_factory):
+    from dps.prior.training import train
+
+    tmp = tmp_path_factory.mktemp("visqolrun")
+    cfg = smoke_config(
+        tmp,
+        "trainer.max_steps=20",
+        "checkpoint.every_n_steps=10",
+        "visqol.enabled=true",
+        "visqol.monitor=true",
+        f"visqol.items={FIXTURES / 'piano.flac'}",
+        "visqol.n_items=1",
+        "visqol.seconds=1.0",
+        "visqol.bitrates=[8,16]",
+        "visqol.overrides.levels=3",
+        "visqol.overrides.steps_per_level=1",
+    )
+    return train(cfg)
+
+
+def test_visqol_callback_logs_the_metric_keys_to_csv(visqol_run):
+    metrics = next(visqol_run.glob("csv/version_*/metrics.csv"))
+    rows = list(csv.DictReader(open(metrics)))
+    keys = {"visqol/dps_8k", "visqol/legacy_8k", "visqol/delta_8k", "visqol/dps_16k", "visqol/delta"}
+    assert keys <= set(rows[0])
+    logged = [r for r in rows if r["visqol/dps_16k"]]
+    assert len(logged) == 2  # two validation runs
+    for r in logged:
+        assert 1.0 <= float(r["visqol/dps_16k"]) <= 5.0
+        assert float(r["visqol/delta_16k"]) == pytest.approx(float(r["visqol/dps_16k"]) - float(r["visqol/legacy_16k"]))
+    assert list((visqol_run / "checkpoints").glob("best-visqol-*.ckpt"))
+
+
+def test_checkpoints_command_scores_every_step(visqol_run):
+    from dps.eval.__main__ import main
+
+    assert main(["checkpoints", str(visqol_run), "--bitrates", "16", "--seconds", "1", "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(visqol_run / "eval" / "visqol_vs_step.csv")))
+    assert [int(r["step"]) for r in rows] == [10, 20]
+    assert all(1.0 <= float(r["visqol/dps_16k"]) <= 5.0 for r in rows)
+    assert (visqol_run / "eval" / "visqol_vs_step.png").stat().st_size > 0
+
+
+def test_listening_page_plays_rates_and_exports_in_headless_chromium(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from dps.eval.items import Item
+    from dps.eval.listening import write_listening_page
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is part of the README set-up"
+    items = [Item(f"speech/{n}", "speech", load_fixture(n)[:11025]) for n in ("speech", "music")]
+    decoded = {it.name: {"legacy": it.audio * 0.9, "dps-noisy[x]": it.audio * 0.8} for it in items}
+    scores = {it.name: {"legacy": 4.1, "dps-noisy[x]": 4.2} for it in items}
+    page = write_listening_page(tmp_path / "listen.html", items, decoded, scores, "test")
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=flags)
+        tab = browser.new_page()
+        tab.goto(page.as_uri())
+        audio = tab.locator("audio")
+        assert audio.count() == 2 * (1 + 4)  # reference + 2 decoders + hidden reference + anchor
+        tab.wait_for_function(
+            "[...document.querySelectorAll('audio')].every(a => a.readyState >= 1 && a.duration > 0.4)", timeout=20000
+        )
+        assert tab.evaluate("[...document.querySelectorAll('audio')].every(a => a.error === null)")
+        slider = tab.locator("input.rating").first
+        slider.fill("87")
+        tab.click("#export")
+        text = tab.locator("#csv").input_value()
+        browser.close()
+    lines = text.strip().splitlines()
+    assert lines[0] == "rater,item,condition,rating"
+    assert len(lines) == 2
+    rater, item, condition, rating = lines[1].split(",")
+    assert (item, rating) == ("speech/speech", "87")
+    assert condition in {"legacy", "dps-noisy[x]", "hidden_reference", "anchor_lp3500"}
+
+
+def test_loudest_excerpt_and_item_selection(tmp_path):
+    from dps.eval.items import items_from, loudest_excerpt
+
+    x = np.zeros(22050 * 3)
+    x[22050:30000] = 1.0  # starts on the 0.1 s grid
+    y = loudest_excerpt(x, 11025)
+    assert y.size == 11025 and y.sum() == 7950
+    items = items_from(FIXTURES / "manifest.jsonl", "any", n=5, seconds=1.0)
+    assert [it.name for it in items] == ["any/piano"]  # the fixture manifest's only validation entry
+    assert items[0].audio.size == 22050
