@@ -77,6 +77,59 @@ def _render(midi: Path, wav: Path, soundfont: Path) -> None:
     )
 
 
+WORK_TIMEOUT_S = 240.0  # a few huge corpus files take music21 many minutes to parse: skipped, not waited for
+
+
+def _render_work(job: tuple[int, str, str, str, str, str]) -> list[tuple[str, float, float, str] | None]:
+    """Parse one work and render each of its scores: (file, duration, loudness, sha256), None where skipped."""
+    k, stem, path, split, font, corpus_dir = job
+    out: list[tuple[str, float, float, str] | None] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        midi, wav = Path(tmp) / "w.mid", Path(tmp) / "w.wav"
+        for j, score in enumerate(_scores(Path(path))):
+            out_rel = f"audio/{stem}-{j}.wav"
+            dest = Path(corpus_dir) / out_rel
+            try:
+                _to_piano_midi(score, midi, random.Random(k * 100 + j) if split == "train" else None)
+                _render(midi, wav, Path(font))
+                result = B.convert(wav, dest)
+            except Exception:  # a score music21 cannot export or fluidsynth cannot render
+                result = None
+            if result is None:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.with_suffix(".skipped").write_text("did not render, or silent\n")
+                out.append(None)
+            else:
+                out.append((out_rel, result[0], result[1], B.sha256_of(dest)))
+    return out
+
+
+class _Worker:
+    """One worker process; a work that runs past the timeout kills it and the next work gets a fresh one."""
+
+    def __init__(self) -> None:
+        self.pool = None
+
+    def run(self, job: tuple, timeout: float) -> list | None:
+        import multiprocessing as mp
+
+        if self.pool is None:
+            self.pool = mp.get_context("spawn").Pool(1, maxtasksperchild=25)
+        try:
+            return self.pool.apply_async(_render_work, (job,)).get(timeout=timeout)
+        except mp.TimeoutError:
+            self.close()
+            return None
+        except Exception:  # the score does not parse
+            return []
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+
 def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MAX_TRAIN_MINUTES) -> list[Entry]:
     """Render validation composers with FluidR3 at score tempo, and training works with both soundfonts."""
     B._need("fluidsynth", "install it with: apt-get install fluidsynth")
@@ -93,7 +146,10 @@ def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MA
     val = [w for w in works if composer_split(w[0]) == "validation"]
     entries: list[Entry] = []
     minutes = 0.0
-    with tempfile.TemporaryDirectory() as tmp:
+    worker = _Worker()
+    from dps.data.manifest import write_manifest
+
+    try:
         for k, (composer, path) in enumerate(tqdm(val + train, desc="piano", disable=not progress, unit="work")):
             split = composer_split(composer)
             if split == "train" and minutes >= max_train_minutes:
@@ -101,54 +157,29 @@ def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MA
             font_name = "fluid-soundfont-gm" if split == "validation" or k % 2 == 0 else "musescore-general-soundfont"
             stem = f"{composer}/{path.stem}"
             done = [e for f, e in known.items() if f.startswith(f"audio/{stem}-")]
-            first_skipped = corpus_dir / f"audio/{stem}-0.skipped"
-            if (done and all((corpus_dir / e.file).is_file() for e in done)) or first_skipped.is_file():
+            marker = corpus_dir / f"audio/{stem}-0.skipped"
+            if (done and all((corpus_dir / e.file).is_file() for e in done)) or marker.is_file():
                 entries += done  # rendered before: no need to parse the score again
                 minutes += sum(e.duration for e in done) / 60 if split == "train" else 0
                 continue
-            try:
-                scores = _scores(path)
-            except Exception:  # a few corpus files do not parse; they are skipped, not fatal
+            job = (k, stem, str(path), split, str(fonts[font_name]), str(corpus_dir))
+            results = worker.run(job, WORK_TIMEOUT_S)
+            if results is None:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text(f"timed out after {WORK_TIMEOUT_S:.0f} s\n")
                 continue
-            for j, score in enumerate(scores):
-                out_rel = f"audio/{stem}-{j}.wav"
-                dest = corpus_dir / out_rel
-                if out_rel in known and dest.is_file():
-                    entries.append(known[out_rel])
-                    minutes += known[out_rel].duration / 60 if split == "train" else 0
+            for r in results:
+                if r is None:
                     continue
-                if dest.with_suffix(".skipped").is_file():
-                    continue
-                midi, wav = Path(tmp) / "w.mid", Path(tmp) / "w.wav"
-                try:
-                    _to_piano_midi(score, midi, random.Random(k * 100 + j) if split == "train" else None)
-                    _render(midi, wav, fonts[font_name])
-                except Exception:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.with_suffix(".skipped").write_text("did not render\n")
-                    continue
-                result = B.convert(wav, dest)
-                if result is None:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.with_suffix(".skipped").write_text("silent\n")
-                    continue
-                duration, loudness = result
+                out_rel, duration, loudness, sha = r
+                track = f"music21:{composer}/{path.stem}"
                 entries.append(
-                    Entry(
-                        out_rel,
-                        f"music21:{composer}+{font_name}",
-                        f"music21:{composer}/{path.stem}",
-                        split,
-                        round(duration, 4),
-                        22050,
-                        round(loudness, 2),
-                        B.sha256_of(dest),
-                    )
-                )
+                    Entry(out_rel, f"music21:{composer}+{font_name}", track, split, round(duration, 4), 22050,
+                          round(loudness, 2), sha)
+                )  # fmt: skip
                 if split == "train":
                     minutes += duration / 60
-                if len(entries) % 10 == 0:
-                    from dps.data.manifest import write_manifest
-
-                    write_manifest(corpus_dir / "manifest.partial.jsonl", entries)
+            write_manifest(corpus_dir / "manifest.partial.jsonl", entries)
+    finally:
+        worker.close()
     return entries
