@@ -68,6 +68,20 @@ def test_interrupted_build_continues(tmp_path, fake_source):
     assert fake_source["convert"] == n  # existing outputs and skip markers are reused
 
 
+def test_changed_recipe_rebuilds_reusing_files(tmp_path, fake_source, monkeypatch):
+    root = tmp_path / "data"
+    B.build_corpus("speech", root, progress=False)
+    n = fake_source["convert"]
+    extra = root.parent / "pkgroot" / "usr/share/x" / "delta" / "cs"
+    extra.mkdir(parents=True)
+    sf.write(extra / "delta0.ogg", np.random.default_rng(1).standard_normal(22050) * 0.1, 22050)
+    assert len(read_manifest(B.build_corpus("speech", root, progress=False))) == 6  # same recipe: no work
+    monkeypatch.setattr(B, "recipe", lambda corpus: "changed")
+    entries = read_manifest(B.build_corpus("speech", root, progress=False))
+    assert len(entries) == 7 and fake_source["convert"] == n + 1  # only the new file is converted
+    assert (root / "speech" / ".complete").read_text().strip() == "changed"
+
+
 def test_missing_tool_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(B.shutil, "which", lambda tool: None)
     with pytest.raises(B.BuildError, match="apt-get not found"):
@@ -117,3 +131,12 @@ def test_piano_split_is_by_composer():
 
     assert {composer_split(c) for c in VALIDATION_COMPOSERS} == {"validation"}
     assert composer_split("bach") == composer_split("palestrina") == composer_split("haydn") == "train"
+
+
+def test_missing_fluidsynth_is_a_clear_error(tmp_path, monkeypatch):
+    from dps.data.piano import build_piano
+
+    monkeypatch.setattr(B.shutil, "which", lambda tool: None)
+    with pytest.raises(B.BuildError, match="fluidsynth not found.*apt-get install fluidsynth"):
+        build_piano(tmp_path)
+    assert not any(tmp_path.iterdir())

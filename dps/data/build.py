@@ -191,7 +191,14 @@ def recipe(corpus: str) -> str:
     parts = {
         "speech": repr(SPEECH),
         "music": repr(MUSIC),
-        "piano": repr((sorted(piano.VALIDATION_COMPOSERS), piano.SOUNDFONTS, piano.MAX_TRAIN_MINUTES)),
+        "piano": repr(
+            (
+                sorted(piano.VALIDATION_COMPOSERS),
+                piano.SOUNDFONTS,
+                piano.MAX_TRAIN_MINUTES,
+                piano.MAX_VALIDATION_MINUTES,
+            )
+        ),
     }
     parts["joint"] = parts["speech"] + parts["piano"]
     return hashlib.sha256(parts[corpus].encode()).hexdigest()[:16]

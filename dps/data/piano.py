@@ -19,6 +19,7 @@ SOUNDFONTS = {
 }
 MAX_TRAIN_MINUTES = 420.0  # the corpus holds far more; a seeded random choice of works up to this
 MAX_OPUS_SCORES = 10
+MAX_VALIDATION_MINUTES = 45.0  # composers interleaved, so each is heard before the long Beethoven quartets fill it
 
 
 def composer_split(composer: str) -> str:
@@ -143,7 +144,13 @@ def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MA
     rng = random.Random(0)
     train = [w for w in works if composer_split(w[0]) == "train"]
     rng.shuffle(train)
-    val = [w for w in works if composer_split(w[0]) == "validation"]
+    by_composer: dict[str, list[tuple[str, Path]]] = {}
+    for w in works:
+        if composer_split(w[0]) == "validation":
+            by_composer.setdefault(w[0], []).append(w)
+    lists = [by_composer[c] for c in sorted(by_composer)]
+    val = [lst[i] for i in range(max(map(len, lists), default=0)) for lst in lists if i < len(lst)]
+    val_minutes = 0.0
     entries: list[Entry] = []
     minutes = 0.0
     worker = _Worker()
@@ -154,13 +161,18 @@ def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MA
             split = composer_split(composer)
             if split == "train" and minutes >= max_train_minutes:
                 break
+            if split == "validation" and val_minutes >= MAX_VALIDATION_MINUTES:
+                continue
             font_name = "fluid-soundfont-gm" if split == "validation" or k % 2 == 0 else "musescore-general-soundfont"
             stem = f"{composer}/{path.stem}"
             done = [e for f, e in known.items() if f.startswith(f"audio/{stem}-")]
             marker = corpus_dir / f"audio/{stem}-0.skipped"
             if (done and all((corpus_dir / e.file).is_file() for e in done)) or marker.is_file():
                 entries += done  # rendered before: no need to parse the score again
-                minutes += sum(e.duration for e in done) / 60 if split == "train" else 0
+                if split == "train":
+                    minutes += sum(e.duration for e in done) / 60
+                else:
+                    val_minutes += sum(e.duration for e in done) / 60
                 continue
             job = (k, stem, str(path), split, str(fonts[font_name]), str(corpus_dir))
             results = worker.run(job, WORK_TIMEOUT_S)
@@ -179,6 +191,8 @@ def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MA
                 )  # fmt: skip
                 if split == "train":
                     minutes += duration / 60
+                else:
+                    val_minutes += duration / 60
             write_manifest(corpus_dir / "manifest.partial.jsonl", entries)
     finally:
         worker.close()
