@@ -140,3 +140,25 @@ def test_missing_fluidsynth_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(B.BuildError, match="fluidsynth not found.*apt-get install fluidsynth"):
         build_piano(tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_check_finds_missing_files_wrong_durations_and_split_leaks(tmp_path, fake_source):
+    import json
+
+    from dps.data.__main__ import main
+    from dps.data.manifest import check_manifest
+
+    root = tmp_path / "data"
+    path = B.build_corpus("speech", root, progress=False)
+    assert check_manifest(path, hashes=True) == []
+    assert main(["check", "--root", str(root)]) == 0
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    resolve(path, B.Entry(**lines[0])).unlink()
+    lines[1]["duration"] += 0.5
+    lines[2]["split"] = "validation"  # its track's other file stays in train
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    problems = check_manifest(path)
+    assert any("missing" in p for p in problems)
+    assert any("manifest says" in p for p in problems)
+    assert any("in both splits" in p for p in problems)
+    assert main(["check", "--root", str(root)]) == 1

@@ -1,4 +1,4 @@
-"""python -m dps.data build speech|piano|music|joint|all --root DIR; python -m dps.data summary --root DIR."""
+"""python -m dps.data build speech|piano|music|joint|all --root DIR | summary --root DIR | check --root DIR."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--no-progress", action="store_true")
     s = sub.add_parser("summary")
     s.add_argument("--root", default="data")
+    c = sub.add_parser("check", help="every file exists, durations and rates match, no file or track in two splits")
+    c.add_argument("--root", default="data")
+    c.add_argument("--hashes", action="store_true", help="also compare sha256 (reads every file)")
     args = ap.parse_args(argv)
     root = Path(args.root)
     if args.cmd == "build":
@@ -35,6 +38,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             print(f"{c}: {path} ({time.perf_counter() - t0:.0f} s)")
+    if args.cmd == "check":
+        from dps.data.manifest import check_manifest
+
+        bad = 0
+        for c in ["speech", "piano", "music", "joint"]:
+            path = root / c / "manifest.jsonl"
+            if path.is_file():
+                problems = check_manifest(path, args.hashes)
+                bad += len(problems)
+                print(f"{c}: {len(read_manifest(path))} entries, {len(problems)} problems")
+                for p in problems[:20]:
+                    print(f"  {p}")
+        return 1 if bad else 0
     for c in ["speech", "piano", "music", "joint"]:
         path = root / c / "manifest.jsonl"
         if path.is_file():
