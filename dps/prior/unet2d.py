@@ -68,7 +68,8 @@ class MDCTUNet(UNetBodyMixin, nn.Module):
         pad = (-frames) % mult
         h = nn.functional.pad(coeffs, (0, 0, 0, pad)).transpose(1, 2)[:, None]  # (B, 1, N, F)
         pos = torch.linspace(-1, 1, self.hop, device=x.device, dtype=h.dtype)[None, None, :, None].expand_as(h)
-        h = self.stem(torch.cat([h, pos], dim=1))
+        # channels-last: oneDNN's conv2d is about 2x faster on CPU in that layout (bench/sampler.py)
+        h = self.stem(torch.cat([h, pos], dim=1).contiguous(memory_format=torch.channels_last))
         emb = self.emb(c_noise)
         h = self.unet_body(h, emb)
         out = self.head(nn.functional.silu(self.head_norm(h)))[:, 0].transpose(1, 2)[:, :frames]
