@@ -98,7 +98,7 @@ def test_main_job_on_shipped_example(tmp_path):
     proc = run(ROOT / "decode.py", "--no-metrics", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "example_speech.dps.wav").exists()
-    assert "network evaluations 60" in proc.stdout and "vector-Jacobian products 0" in proc.stdout
+    assert "network evaluations 40" in proc.stdout and "vector-Jacobian products 0" in proc.stdout
 
 
 def test_decode_py_dps_folder_continues_past_bad_files(tmp_path, short_wav):
