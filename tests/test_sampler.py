@@ -245,7 +245,7 @@ def test_decoded_coefficients_lie_in_their_intervals(smoke_prior, conditioning):
     from dps.sampler import DecodeSettings, PosteriorDecoder
 
     x = load_fixture("speech")[:22050]
-    settings = DecodeSettings.from_preset("fast", conditioning=conditioning, levels=6)
+    settings = DecodeSettings.from_preset("fast", conditioning=conditioning, levels=6, steps_per_level=3)
     decoder = PosteriorDecoder(smoke_prior, settings)
     for kbps in (8, 16, 24, 32, 48):
         y, stats = decoder.decode(parse(encode(x, kbps)), seed=1)
@@ -280,7 +280,7 @@ def test_trainer_predict_decodes_a_folder(smoke_prior_file, tmp_path):
         files,
         str(smoke_prior_file),
         str(tmp_path / "out"),
-        DecodeSettings.from_preset("fast", levels=6),
+        DecodeSettings.from_preset("fast", levels=6, steps_per_level=3),
         accelerator="cpu",
         devices=1,
     )
