@@ -164,6 +164,8 @@ def _plot_steps(rows: list[dict[str, Any]], bitrates: list[float], path: Path) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from dps.eval.table import save_figure
+
     fig, ax = plt.subplots(figsize=(6, 4))
     steps = [r["step"] for r in rows]
     for kb in bitrates:
@@ -173,7 +175,4 @@ def _plot_steps(rows: list[dict[str, Any]], bitrates: list[float], path: Path) -
     ax.set(xlabel="training step", ylabel="ViSQOL (mean)", title="ViSQOL per checkpoint")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

@@ -246,6 +246,13 @@ def plot(cells: list[dict[str, Any]], metric: str, path: Path) -> None:
         ax.set(title=content, xlabel="bitrate (kb/s)", ylabel=metric)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+    save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Tight layout, PNG written atomically, figure closed."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
