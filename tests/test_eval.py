@@ -273,3 +273,17 @@ def test_loudest_excerpt_and_item_selection(tmp_path):
     items = items_from(FIXTURES / "manifest.jsonl", "any", n=5, seconds=1.0)
     assert [it.name for it in items] == ["any/piano"]  # the fixture manifest's only validation entry
     assert items[0].audio.size == 22050
+
+
+def test_tuning_items_are_disjoint_from_table_items(tmp_path):
+    import soundfile as sf
+
+    from dps.eval.items import items_from
+
+    for i in range(12):
+        sf.write(tmp_path / f"f{i:02d}.wav", np.sin(np.arange(22050) * (i + 1) / 50) * 0.1, 22050)
+    table = {it.name for it in items_from(tmp_path, "c", n=4, seconds=0.5)}
+    tune = {it.name for it in items_from(tmp_path, "c", n=4, seconds=0.5, offset=0.5)}
+    assert len(table) == len(tune) == 4 and not table & tune
+    with pytest.raises(ValueError, match="offset"):
+        items_from(tmp_path, "c", n=4, offset=1.0)

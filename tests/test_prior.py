@@ -238,3 +238,22 @@ def test_validation_writes_unconditional_samples(smoke_run):
     row = int(np.argmax(img.mean(axis=1)))  # the 1 kHz line, counted from the top (high frequencies)
     assert abs((256 - row) * 22050 / 512 - 1000) < 100
     write_png(smoke_run / "t.png", img)
+
+
+def test_init_from_starts_fine_tuning_at_the_given_weights(smoke_run, tmp_path):
+    """init_from loads a prior's EMA weights (from .ckpt or exported file), is recorded, and a wrong network fails."""
+    ckpt = smoke_run / "checkpoints" / "last.ckpt"
+    exported = tmp_path / "p.safetensors"
+    export_prior(ckpt, exported)
+    from dps.prior.export import init_weights
+
+    for spec in (ckpt, exported):
+        module = ScorePriorModule(smoke_config(tmp_path))
+        info = init_weights(module.denoiser, str(spec))
+        assert info["global_step"] == 10
+        torch.testing.assert_close(module.denoiser.score(torch.zeros(1, 4096) + 0.01, torch.tensor([0.1])),
+                                   load_prior(exported).score(torch.zeros(1, 4096) + 0.01, torch.tensor([0.1])))
+    run = train(smoke_config(tmp_path / "ft", f"init_from={exported}", "trainer.max_steps=2"))
+    assert f"path: {exported}" in (run / "config.yaml").read_text()
+    with pytest.raises(PriorError, match="do not fit this config's network"):
+        init_weights(ScorePriorModule(smoke_config(tmp_path, "network.channels=[8,8,8]")).denoiser, str(exported))

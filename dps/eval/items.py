@@ -38,26 +38,28 @@ def loudest_excerpt(x: np.ndarray, length: int, hop: int = 2205) -> np.ndarray:
     return x[best : best + length]
 
 
-def _spread(paths: list[Path], n: int) -> list[Path]:
-    """n entries evenly spaced over a sorted list (covers every source of a validation split)."""
+def _spread(paths: list[Path], n: int, offset: float = 0.0) -> list[Path]:
+    """n entries evenly spaced over a sorted list, shifted by `offset` strides (0.5: a disjoint tuning set)."""
     if n <= 0 or len(paths) <= n:
         return paths
-    return [paths[int(i * len(paths) / n)] for i in range(n)]
+    return [paths[int((i + offset) * len(paths) / n)] for i in range(n)]
 
 
 def items_from(
-    spec: str | Path, content: str, n: int = 6, seconds: float = 4.0, sample_rate: int = 22050
+    spec: str | Path, content: str, n: int = 6, seconds: float = 4.0, sample_rate: int = 22050, offset: float = 0.0
 ) -> list[Item]:
-    """Items from a manifest (its validation split), an audio file, or a folder of audio files."""
+    """Items from a manifest (its validation split), an audio file, or a folder; `offset` in [0, 1) shifts the pick."""
+    if not 0.0 <= offset < 1.0:
+        raise ValueError(f"offset: expected a value in [0, 1), got {offset}")
     path = Path(spec)
     if path.suffix == ".jsonl":
         entries = [e for e in read_manifest(path) if e.split == "validation"]
         if not entries:
             raise ValueError(f"{path}: no validation entries in the manifest")
         entries.sort(key=lambda e: (e.source, e.file))
-        chosen = _spread([resolve(path, e) for e in entries], n)
+        chosen = _spread([resolve(path, e) for e in entries], n, offset)
     elif path.is_dir():
-        chosen = _spread(sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES), n)
+        chosen = _spread(sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES), n, offset)
         if not chosen:
             raise ValueError(f"{path}: no audio files in the folder")
     elif path.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,26 @@ def load_prior(path: str | Path, device: str | torch.device = "cpu") -> Prior:
     except (SafetensorError, OSError) as exc:
         raise PriorError(f"{path}: unreadable weights ({exc})") from None
     return _build_prior(config, state, str(path), device)
+
+
+def init_weights(denoiser: Denoiser, spec: str | Path) -> dict[str, Any]:
+    """Load a prior's weights (shipped name, .safetensors or .ckpt EMA weights) into `denoiser` for fine-tuning."""
+    from dps.prior.registry import resolve_prior
+
+    path = Path(spec) if str(spec).endswith(".ckpt") else resolve_prior(str(spec))
+    if path.suffix == ".ckpt":
+        ckpt, _, state = _checkpoint_parts(path)
+        step = int(ckpt.get("global_step", 0))
+    else:
+        step = int(read_prior_metadata(path)["training"].get("global_step", 0))
+        state = load_file(str(path))
+    try:
+        denoiser.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except RuntimeError as exc:
+        raise PriorError(
+            f"init_from {path}: weights do not fit this config's network ({str(exc).splitlines()[-1].strip()[:200]})"
+        ) from None
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16], "global_step": step}
 
 
 def _build_prior(config: dict[str, Any], state: dict[str, torch.Tensor], where: str, device: Any) -> Prior:

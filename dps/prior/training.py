@@ -103,6 +103,12 @@ def train(config: dict[str, Any]) -> Path:
     config = dict(config)
     config["data_summary"] = data_summary(config["data"]["manifest"])
     module = ScorePriorModule(config)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resuming = config.get("resume", "auto") == "auto" and last.is_file()
+    if config.get("init_from") and not resuming:  # fine-tuning: start from another prior's (EMA) weights
+        from dps.prior.export import init_weights
+
+        config["init"] = init_weights(module.denoiser, config["init_from"])
     config["parameters"] = count_parameters(module.denoiser)
     module.config = config
     module.hparams["config"] = config
@@ -138,8 +144,7 @@ def train(config: dict[str, Any]) -> Path:
         default_root_dir=str(run_dir), callbacks=callbacks, logger=_loggers(config, run_dir), **trainer_cfg
     )
     datamodule = AudioDataModule(config["data"], seed=int(config.get("seed", 0)))
-    last = ckpt_dir / "last.ckpt"
-    ckpt_path = str(last) if config.get("resume", "auto") == "auto" and last.is_file() else None
+    ckpt_path = str(last) if resuming else None
     if ckpt_path and trainer.is_global_zero:
         print(f"resuming from {ckpt_path}")
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
