@@ -63,28 +63,52 @@ def main() -> None:
     for spec in args.grid:
         overrides = _settings([p for p in spec.split(",") if p])
         t0 = time.perf_counter()
-        runner = TableRunner([args.decoder], [args.prior], args.preset, cache=args.cache, workers=args.workers,
-                             overrides=overrides)
+        runner = TableRunner(
+            [args.decoder], [args.prior], args.preset, cache=args.cache, workers=args.workers, overrides=overrides
+        )
         rows = runner.run(items, [args.bitrate], False)
         bad = [r.reason for r in rows if r.reason]
         if bad:
             raise SystemExit(f"{spec or 'preset'}: {bad[0]}")
         v = np.array([r.scores["visqol_audio_48k"] for r in rows])
         d = v - base
-        res = {"settings": spec or "(preset)", "visqol": float(v.mean()), "delta": float(d.mean()),
-               "delta_min": float(d.min()), "wins": int((d > 0).sum()), "per_item": v.tolist(),
-               "nfe": rows[0].stats.get("nfe"), "wall_s": round(time.perf_counter() - t0, 1)}
+        res = {
+            "settings": spec or "(preset)",
+            "visqol": float(v.mean()),
+            "delta": float(d.mean()),
+            "delta_min": float(d.min()),
+            "wins": int((d > 0).sum()),
+            "per_item": v.tolist(),
+            "nfe": rows[0].stats.get("nfe"),
+            "wall_s": round(time.perf_counter() - t0, 1),
+        }
         results.append(res)
-        print(f"{res['settings']:<40} {res['visqol']:.3f}  {res['delta']:+.3f}  (min {res['delta_min']:+.3f}, "
-              f"{res['wins']}/{len(items)} better)  {res['wall_s']:.0f} s", flush=True)
+        print(
+            f"{res['settings']:<40} {res['visqol']:.3f}  {res['delta']:+.3f}  (min {res['delta_min']:+.3f}, "
+            f"{res['wins']}/{len(items)} better)  {res['wall_s']:.0f} s",
+            flush=True,
+        )
     print("\n| settings | ViSQOL | DPS - legacy | worst item | items better |\n|---|---|---|---|---|")
     for r in sorted(results, key=lambda r: -r["delta"]):
-        print(f"| {r['settings']} | {r['visqol']:.3f} | {r['delta']:+.3f} | {r['delta_min']:+.3f} | {r['wins']}/{len(items)} |")
+        print(
+            f"| {r['settings']} | {r['visqol']:.3f} | {r['delta']:+.3f} | {r['delta_min']:+.3f} | {r['wins']}/{len(items)} |"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"content": args.content, "prior": args.prior, "bitrate": args.bitrate,
-                               "preset": args.preset, "decoder": args.decoder,
-                               "items": [it.name for it in items], "legacy": base.tolist(),
-                               "results": results}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "content": args.content,
+                "prior": args.prior,
+                "bitrate": args.bitrate,
+                "preset": args.preset,
+                "decoder": args.decoder,
+                "items": [it.name for it in items],
+                "legacy": base.tolist(),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {out}")
 
 

@@ -251,8 +251,10 @@ def test_init_from_starts_fine_tuning_at_the_given_weights(smoke_run, tmp_path):
         module = ScorePriorModule(smoke_config(tmp_path))
         info = init_weights(module.denoiser, str(spec))
         assert info["global_step"] == 10
-        torch.testing.assert_close(module.denoiser.score(torch.zeros(1, 4096) + 0.01, torch.tensor([0.1])),
-                                   load_prior(exported).score(torch.zeros(1, 4096) + 0.01, torch.tensor([0.1])))
+        torch.testing.assert_close(
+            module.denoiser.score(torch.zeros(1, 4096) + 0.01, torch.tensor([0.1])),
+            load_prior(exported).score(torch.zeros(1, 4096) + 0.01, torch.tensor([0.1])),
+        )
     run = train(smoke_config(tmp_path / "ft", f"init_from={exported}", "trainer.max_steps=2"))
     assert f"path: {exported}" in (run / "config.yaml").read_text()
     with pytest.raises(PriorError, match="do not fit this config's network"):
