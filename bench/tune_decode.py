@@ -90,9 +90,8 @@ def main() -> None:
         )
     print("\n| settings | ViSQOL | DPS - legacy | worst item | items better |\n|---|---|---|---|---|")
     for r in sorted(results, key=lambda r: -r["delta"]):
-        print(
-            f"| {r['settings']} | {r['visqol']:.3f} | {r['delta']:+.3f} | {r['delta_min']:+.3f} | {r['wins']}/{len(items)} |"
-        )
+        cells = [r["settings"], f"{r['visqol']:.3f}", f"{r['delta']:+.3f}", f"{r['delta_min']:+.3f}"]
+        print("| " + " | ".join(cells) + f" | {r['wins']}/{len(items)} |")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
