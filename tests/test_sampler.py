@@ -286,3 +286,13 @@ def test_trainer_predict_decodes_a_folder(smoke_prior_file, tmp_path):
     )
     assert sorted(Path(r["output"]).name for r in results) == ["piano.dps.wav", "speech.dps.wav"]
     assert all(r["inside"] > 0.99 and r["nfe"] == 18 for r in results), results
+
+
+def test_unstable_or_unknown_settings_are_clear_errors():
+    from dps.sampler import DecodeSettings
+
+    with pytest.raises(ValueError, match="step_size \\* zeta must be < 2"):
+        DecodeSettings.from_preset("fast", zeta=4.0)
+    with pytest.raises(ValueError, match="conditioning"):
+        DecodeSettings.from_preset("fast", conditioning="exact")
+    assert DecodeSettings.from_preset("fast", zeta=3.0).zeta == 3.0

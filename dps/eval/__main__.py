@@ -117,6 +117,8 @@ def checkpoints(args: argparse.Namespace) -> int:
         "seconds": args.seconds,
         "bitrates": _floats(args.bitrates),
         "preset": args.preset,
+        "item_offset": args.item_offset,
+        "overrides": _settings(args.set),
     }
     if args.items:
         overrides["items"] = args.items
@@ -163,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--seconds", type=float, default=3.0)
     c.add_argument("--bitrates", default="16")
     c.add_argument("--preset", default="fast")
+    c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="decode setting override")
+    c.add_argument("--item-offset", type=float, default=0.5, help="0: the table's items; 0.5: disjoint ones")
     c.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     return table(args) if args.cmd == "table" else checkpoints(args)

@@ -75,6 +75,7 @@ def scorer_from_config(config: dict[str, Any]) -> CheckpointScorer:
         int(v.get("n_items", 4)),
         float(v.get("seconds", 3.0)),
         int(config["data"]["sample_rate"]),
+        offset=float(v.get("item_offset", 0.5)),
     )
     return CheckpointScorer(
         items,

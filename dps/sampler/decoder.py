@@ -72,6 +72,12 @@ class DecodeSettings:
             raise ValueError(f"init: expected warm or noise, got {self.init!r}")
         if self.levels < 1 or self.steps_per_level < 1:
             raise ValueError("levels and steps_per_level must be >= 1")
+        if self.step_size <= 0 or self.zeta < 0:
+            raise ValueError(f"step_size must be > 0 and zeta >= 0, got {self.step_size} and {self.zeta}")
+        if self.step_size * self.zeta >= 2:  # the likelihood step -step_size*zeta*(x - bound) overshoots: diverges
+            raise ValueError(
+                f"step_size * zeta must be < 2 for a stable likelihood step, got {self.step_size * self.zeta:g}"
+            )
 
     def sigmas(self) -> torch.Tensor:
         hi = self.sigma_start if self.init == "warm" else self.sigma_max
@@ -153,6 +159,10 @@ class PosteriorDecoder:
             progress=progress,
         )
         out = y[0].detach().to(torch.float64).cpu().numpy() / gain
+        if not np.isfinite(out).all():
+            raise RuntimeError(
+                f"the sampler diverged (non-finite samples) with step_size {st.step_size}, zeta {st.zeta}: lower them"
+            )
         coeffs = mdct(torch.from_numpy(out), m.params.hop).numpy()
         inside = float(np.mean((coeffs >= m.lower) & (coeffs <= m.upper)))
         wall = time.perf_counter() - t0
