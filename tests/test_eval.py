@@ -159,14 +159,14 @@ def test_table_marks_missing_tools_and_priors_with_reasons(smoke_prior_file, tmp
     from dps.eval.__main__ import main
 
     code = main(
-        ["table", "--content", "piano", "--items", f"piano={FIXTURES / 'piano.flac'}", "--priors", "matched",
+        ["table", "--content", "organ", "--items", f"organ={FIXTURES / 'piano.flac'}", "--priors", "matched",
          "--bitrates", "16", "--seconds", "1", "--decoders", "legacy,dps-noisy,opus", "--out", str(tmp_path / "o"),
          "--no-cache", "--workers", "1", "--no-progress"]
     )  # fmt: skip
     assert code == 0
     rows = {r["decoder"]: r for r in csv.DictReader(open(tmp_path / "o" / "results.csv"))}
     assert rows["legacy"]["visqol_audio_48k"]
-    assert "not a shipped prior" in rows["dps-noisy[piano]"]["missing"]
+    assert "not a shipped prior" in rows["dps-noisy[organ]"]["missing"]  # no organ prior is shipped
     assert "opusenc not found" in rows["opus"]["missing"]
     assert "missing: opusenc not found" in (tmp_path / "o" / "table.md").read_text()
 
