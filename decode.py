@@ -115,7 +115,10 @@ def _inputs(inp: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("input", nargs="?", default=None, help=".dps stream, audio file or folder (default: shipped clip)")
-    ap.add_argument("--prior", default="speech", help="shipped prior name or exported .safetensors (default speech)")
+    shipped = sorted(p.stem for p in (Path(__file__).parent / "dps" / "assets" / "priors").glob("*.safetensors"))
+    ap.add_argument(
+        "--prior", default="speech", help=f"shipped prior ({', '.join(shipped) or 'none'}) or exported .safetensors"
+    )
     ap.add_argument("--bitrate", default="16", help="kb/s in [8, 48] when INPUT is audio (default 16)")
     ap.add_argument("--decoder", default="dps", choices=("dps", "legacy"))
     ap.add_argument("--conditioning", default=None, choices=("noisy_mean", "tweedie"))
