@@ -115,7 +115,9 @@ def _inputs(inp: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("input", nargs="?", default=None, help=".dps stream, audio file or folder (default: shipped clip)")
-    shipped = sorted(p.stem for p in (Path(__file__).parent / "dps" / "assets" / "priors").glob("*.safetensors"))
+    from dps.prior.registry import shipped_priors
+
+    shipped = shipped_priors()
     ap.add_argument(
         "--prior", default="speech", help=f"shipped prior ({', '.join(shipped) or 'none'}) or exported .safetensors"
     )

@@ -118,8 +118,9 @@ def checkpoints(args: argparse.Namespace) -> int:
         "bitrates": _floats(args.bitrates),
         "preset": args.preset,
         "item_offset": args.item_offset,
-        "overrides": _settings(args.set),
     }
+    if args.set:  # else keep the run's own visqol.overrides
+        overrides["overrides"] = _settings(args.set)
     if args.items:
         overrides["items"] = args.items
     out = evaluate_run(args.run_dir, overrides, progress=not args.no_progress)

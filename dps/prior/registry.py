@@ -5,8 +5,6 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from dps.prior.export import PriorError
-
 
 def shipped_dir() -> Path:
     return Path(str(resources.files("dps") / "assets" / "priors"))
@@ -23,4 +21,6 @@ def resolve_prior(name_or_path: str) -> Path:
     shipped = shipped_dir() / f"{name_or_path}.safetensors"
     if shipped.is_file():
         return shipped
+    from dps.prior.export import PriorError  # lazy: listing shipped priors (decode.py --help) needs no torch
+
     raise PriorError(f"prior {name_or_path!r}: not a file and not a shipped prior (shipped: {shipped_priors()})")

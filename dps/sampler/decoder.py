@@ -160,7 +160,7 @@ class PosteriorDecoder:
         )
         out = y[0].detach().to(torch.float64).cpu().numpy() / gain
         if not np.isfinite(out).all():
-            raise RuntimeError(
+            raise ValueError(  # a settings problem, reported as a one-line error by the command lines
                 f"the sampler diverged (non-finite samples) with step_size {st.step_size}, zeta {st.zeta}: lower them"
             )
         coeffs = mdct(torch.from_numpy(out), m.params.hop).numpy()
