@@ -296,3 +296,18 @@ def test_unstable_or_unknown_settings_are_clear_errors():
     with pytest.raises(ValueError, match="conditioning"):
         DecodeSettings.from_preset("fast", conditioning="exact")
     assert DecodeSettings.from_preset("fast", zeta=3.0).zeta == 3.0
+    with pytest.raises(ValueError, match="warm_fill"):
+        DecodeSettings.from_preset("fast", warm_fill=-0.5)
+
+
+def test_warm_fill_sets_the_warm_starts_noise_fill_and_stays_inside(smoke_prior):
+    from dps.sampler import DecodeSettings, PosteriorDecoder
+
+    m = parse(encode(load_fixture("music")[:22050], 16))
+    out = {}
+    for fill in (0.0, 1.0):
+        settings = DecodeSettings.from_preset("fast", warm_fill=fill, levels=3, steps_per_level=2)
+        out[fill], stats = PosteriorDecoder(smoke_prior, settings).decode(m, seed=0)
+        assert stats["inside"] >= 0.99
+    # Same seed and steps: only the warm start differs.
+    assert not np.allclose(out[0.0], out[1.0])

@@ -101,7 +101,10 @@ class TableRunner:
             if cond is not None:
                 path = self._prior_path(prior or "matched", item.content)
                 dec = self._decoder(path, cond)
-                key = key_of(**base, prior=_file_digest(path), settings=asdict(dec.settings), seed=self.seed)
+                settings = asdict(dec.settings)
+                if settings["warm_fill"] is None:  # keeps the keys of decodes cached before the field existed
+                    del settings["warm_fill"]
+                key = key_of(**base, prior=_file_digest(path), settings=settings, seed=self.seed)
             else:
                 key = key_of(**base, seed=self.seed)
             audio, meta = self.cache.load(key)

@@ -29,6 +29,7 @@ class DecodeSettings:
     init: str = "warm"  # warm (legacy + sigma_start noise) | noise (sigma_max noise)
     sigma_max: float = 1.0
     sigma_start: float = 0.01
+    warm_fill: float | None = None  # noise-fill factor of the warm start's legacy decoding (None: the codec's)
     sigma_min: float = 1e-4
     levels: int = 20
     steps_per_level: int = 3
@@ -70,6 +71,8 @@ class DecodeSettings:
             raise ValueError(f"conditioning: expected noisy_mean or tweedie, got {self.conditioning!r}")
         if self.init not in ("warm", "noise"):
             raise ValueError(f"init: expected warm or noise, got {self.init!r}")
+        if self.warm_fill is not None and not 0.0 <= self.warm_fill <= 4.0:
+            raise ValueError(f"warm_fill: expected a noise-fill factor in [0, 4] or null, got {self.warm_fill}")
         if self.levels < 1 or self.steps_per_level < 1:
             raise ValueError("levels and steps_per_level must be >= 1")
         if self.step_size <= 0 or self.zeta < 0:
@@ -140,7 +143,7 @@ class PosteriorDecoder:
         g = torch.Generator().manual_seed(seed)
         sigmas = st.sigmas()
         if st.init == "warm":
-            x = torch.from_numpy(decode_legacy(m, seed=seed) * gain).float()[None]
+            x = torch.from_numpy(decode_legacy(m, st.warm_fill, seed=seed) * gain).float()[None]
             x = x + float(sigmas[0]) * torch.randn(x.shape, generator=g)
         else:
             x = float(sigmas[0]) * torch.randn((1, m.num_samples), generator=g)
