@@ -311,3 +311,6 @@ def test_warm_fill_sets_the_warm_starts_noise_fill_and_stays_inside(smoke_prior)
         assert stats["inside"] >= 0.99
     # Same seed and steps: only the warm start differs.
     assert not np.allclose(out[0.0], out[1.0])
+    # Cache identity: the default leaves the field out (old cached decodes stay valid), a set value is in it.
+    assert "warm_fill" not in DecodeSettings.from_preset("fast").identity()
+    assert DecodeSettings.from_preset("fast", warm_fill=0.0).identity()["warm_fill"] == 0.0

@@ -101,10 +101,7 @@ class TableRunner:
             if cond is not None:
                 path = self._prior_path(prior or "matched", item.content)
                 dec = self._decoder(path, cond)
-                settings = asdict(dec.settings)
-                if settings["warm_fill"] is None:  # keeps the keys of decodes cached before the field existed
-                    del settings["warm_fill"]
-                key = key_of(**base, prior=_file_digest(path), settings=settings, seed=self.seed)
+                key = key_of(**base, prior=_file_digest(path), settings=dec.settings.identity(), seed=self.seed)
             else:
                 key = key_of(**base, seed=self.seed)
             audio, meta = self.cache.load(key)

@@ -82,6 +82,17 @@ class DecodeSettings:
                 f"step_size * zeta must be < 2 for a stable likelihood step, got {self.step_size * self.zeta:g}"
             )
 
+    # Fields added after decodes were first cached: left out of identity() at their default, so old keys stay valid.
+    _KEY_OPTIONAL = ("warm_fill",)
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that determine a decode, for cache keys."""
+        d = asdict(self)
+        for k in self._KEY_OPTIONAL:
+            if d[k] == getattr(DecodeSettings, k):
+                del d[k]
+        return d
+
     def sigmas(self) -> torch.Tensor:
         hi = self.sigma_start if self.init == "warm" else self.sigma_max
         return torch.exp(torch.linspace(np.log(hi), np.log(self.sigma_min), self.levels, dtype=torch.float64))
