@@ -117,3 +117,15 @@ def test_decode_py_dps_folder_continues_past_bad_files(tmp_path, short_wav):
 def test_decode_py_unknown_prior_is_one_line_error(short_wav, tmp_path):
     proc = run("decode.py", short_wav, "--prior", "nonesuch", "--output", tmp_path / "x.wav")
     assert_one_line_error(proc, "nonesuch", "shipped")
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dps.prior", "info", "dps/assets/priors/speech.safetensors"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader is gone before anything is written, as with `| head` on long output
+    assert proc.wait(timeout=120) == 0
+    assert proc.stderr.read() == b""

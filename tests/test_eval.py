@@ -36,7 +36,9 @@ def test_visqol_identical_scores_highest_and_noise_lowers_it_monotonically(visqo
 def test_visqol_guards_are_clear_errors(visqol):
     from dps.eval import Visqol, VisqolError
 
-    x = load_fixture("music")[:22050]
+    x = load_fixture("music")[:44100]
+    with pytest.raises(VisqolError, match="0.50 s is too short; audio mode needs at least 1.0 s"):
+        visqol(x[:11025], x[:11025], 22050)
     with pytest.raises(VisqolError, match="silent"):
         visqol(x, np.zeros_like(x), 22050)
     with pytest.raises(VisqolError, match="non-finite"):
@@ -287,6 +289,11 @@ def test_tuning_items_are_disjoint_from_table_items(tmp_path):
     assert len(table) == len(tune) == 4 and not table & tune
     with pytest.raises(ValueError, match="offset"):
         items_from(tmp_path, "c", n=4, offset=1.0)
+    # A file too short for ViSQOL is replaced by the next one; the other picks do not move.
+    sf.write(tmp_path / "f03.wav", np.ones(11025) * 0.1, 22050)
+    picked = [it.name for it in items_from(tmp_path, "c", n=4, seconds=4.0)]
+    assert picked == ["c/f00", "c/f04", "c/f06", "c/f09"]
+    assert [it.name for it in items_from(tmp_path, "c", n=4, seconds=0.5)] == ["c/f00", "c/f03", "c/f06", "c/f09"]
 
 
 def test_oracles_restore_exactly_the_part_they_name_and_restoring_uncoded_bins_beats_legacy(visqol):

@@ -12,6 +12,7 @@ from dps.audio import load_audio
 from dps.data.manifest import read_manifest, resolve
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
+MIN_SECONDS = 1.0  # ViSQOL's audio mode cannot score less (dps.eval.visqol.MIN_SECONDS)
 
 
 @dataclass
@@ -38,11 +39,11 @@ def loudest_excerpt(x: np.ndarray, length: int, hop: int = 2205) -> np.ndarray:
     return x[best : best + length]
 
 
-def _spread(paths: list[Path], n: int, offset: float = 0.0) -> list[Path]:
-    """n entries evenly spaced over a sorted list, shifted by `offset` strides (0.5: a disjoint tuning set)."""
-    if n <= 0 or len(paths) <= n:
-        return paths
-    return [paths[int((i + offset) * len(paths) / n)] for i in range(n)]
+def _spread(count: int, n: int, offset: float = 0.0) -> list[int]:
+    """n indices evenly spaced over a sorted list, shifted by `offset` strides (0.5: a disjoint tuning set)."""
+    if n <= 0 or count <= n:
+        return list(range(count))
+    return [int((i + offset) * count / n) for i in range(n)]
 
 
 def items_from(
@@ -57,19 +58,31 @@ def items_from(
         if not entries:
             raise ValueError(f"{path}: no validation entries in the manifest")
         entries.sort(key=lambda e: (e.source, e.file))
-        chosen = _spread([resolve(path, e) for e in entries], n, offset)
+        paths = [resolve(path, e) for e in entries]
     elif path.is_dir():
-        chosen = _spread(sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES), n, offset)
-        if not chosen:
+        paths = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        if not paths:
             raise ValueError(f"{path}: no audio files in the folder")
     elif path.is_file():
-        chosen = [path]
+        paths = [path]
     else:
         raise FileNotFoundError(f"{path}: no such manifest, audio file or folder")
     length = int(seconds * sample_rate) if seconds > 0 else 0
-    items = []
-    for p in chosen:
-        x = load_audio(p, sample_rate).audio
+    min_len = int(min(MIN_SECONDS, seconds if seconds > 0 else MIN_SECONDS) * sample_rate)
+    items, used = [], set()
+    for i in _spread(len(paths), n, offset):
+        # A file too short to score is replaced by the next one in sorted order, so the other picks stay put.
+        for k in (j % len(paths) for j in range(i, i + len(paths))):
+            if k in used:
+                continue
+            x = load_audio(paths[k], sample_rate).audio
+            if x.size >= min_len:
+                break
+        else:
+            if not items:
+                raise ValueError(f"{path}: no audio file of at least {min_len / sample_rate:.2f} s")
+            break
+        used.add(k)
         x = loudest_excerpt(x, length) if length else x
-        items.append(Item(f"{content}/{p.stem}", content, x, sample_rate))
+        items.append(Item(f"{content}/{paths[k].stem}", content, x, sample_rate))
     return items

@@ -9,10 +9,11 @@ import torch
 import torchaudio
 
 MODE_RATES = {"audio": 48000, "speech": 16000}
+MIN_SECONDS = {"audio": 1.0, "speech": 0.75}  # shorter input fails inside ViSQOL (too few frames for one patch)
 
 
 class VisqolError(ValueError):
-    """Input ViSQOL would silently mis-score: silent, non-finite, or mismatched signals."""
+    """Input ViSQOL would mis-score or fail on: silent, non-finite, too short, or mismatched signals."""
 
 
 class Visqol:
@@ -43,6 +44,10 @@ class Visqol:
             raise VisqolError(f"ViSQOL {what}: empty or non-finite samples")
         if np.max(np.abs(x)) < 1e-6:
             raise VisqolError(f"ViSQOL {what}: signal is silent")
+        need = MIN_SECONDS[self.mode]
+        if x.size < need * sample_rate:
+            got = x.size / sample_rate
+            raise VisqolError(f"ViSQOL {what}: {got:.2f} s is too short; {self.mode} mode needs at least {need} s")
         if sample_rate != self.rate:
             x = torchaudio.functional.resample(torch.from_numpy(x), sample_rate, self.rate).numpy()
         return np.ascontiguousarray(x, dtype=np.float64)
