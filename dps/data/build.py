@@ -100,6 +100,16 @@ def convert(src: Path, dest: Path) -> tuple[float, float] | None:
     return x.size / SAMPLE_RATE, float(20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-12))
 
 
+def convert_entry(src: Path, corpus_dir: Path, out_rel: str, package: str, track: str, split: str) -> Entry | None:
+    """Convert src to corpus_dir/out_rel and describe it as a manifest entry; None if nothing is left."""
+    dest = corpus_dir / out_rel
+    result = convert(src, dest)
+    if result is None:
+        return None
+    duration, loudness = round(result[0], 4), round(result[1], 2)
+    return Entry(out_rel, package, f"{package}:{track}", split, duration, SAMPLE_RATE, loudness, sha256_of(dest))
+
+
 def _deb_files(src: DebSource, root: Path) -> Iterable[tuple[str, Path]]:
     pkg = fetch_deb(src.package, root)
     base = pkg / src.root
@@ -138,24 +148,12 @@ def build_from_debs(corpus: str, sources: Iterable[DebSource], root: Path, progr
                 continue
             if skip_marker.is_file():
                 continue
-            result = convert(path, dest)
-            if result is None:
+            entry = convert_entry(path, corpus_dir, out_rel, src.package, track, split)
+            if entry is None:
                 skip_marker.parent.mkdir(parents=True, exist_ok=True)
                 skip_marker.write_text("silent or unreadable\n")
                 continue
-            duration, loudness = result
-            entries.append(
-                Entry(
-                    out_rel,
-                    src.package,
-                    f"{src.package}:{track}",
-                    split,
-                    round(duration, 4),
-                    SAMPLE_RATE,
-                    round(loudness, 2),
-                    sha256_of(dest),
-                )
-            )
+            entries.append(entry)
             if len(entries) % 200 == 0:  # checkpoint the manifest so an interrupted build keeps its work
                 write_manifest(corpus_dir / "manifest.partial.jsonl", entries)
     return entries

@@ -10,9 +10,10 @@ import numpy as np
 
 from dps.audio import load_audio
 from dps.data.manifest import read_manifest, resolve
+from dps.eval.visqol import MIN_SECONDS as VISQOL_MIN_SECONDS
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
-MIN_SECONDS = 1.0  # ViSQOL's audio mode cannot score less (dps.eval.visqol.MIN_SECONDS)
+MIN_SECONDS = max(VISQOL_MIN_SECONDS.values())  # a shorter item cannot be scored in every ViSQOL mode
 
 
 @dataclass

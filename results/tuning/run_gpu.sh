@@ -1,7 +1,7 @@
 # Priors on one GPU, several runs side by side for MAXT (MM:SS); exported EMA weights come back through $OUT.
 # SET=1: the four 6-min music runs (MAXT=06:00 NW=3); SET=2: the two 2:40 continuations of scratch64 (MAXT=02:40 NW=6);
 # SET=speech: three speech runs (MAXT=07:00 NW=4); SET=speech2: two low-lr continuations of the shipped
-# speech prior, which by then was cont64 (MAXT=03:30 NW=6).
+# speech prior, which by then was cont64 (MAXT=03:20 NW=6).
 # Expects .gpu/whl (wheels the GPU image lacks), .gpu/site (omegaconf), .gpu/init, and the data: .gpu/music
 # (gpu_music_runs/make_excerpts.py) or .gpu/speech + .gpu/speech_val (gpu_speech_runs/prep_speech.py stage).
 T0=$(date +%s)

@@ -10,7 +10,7 @@ import sys
 from multiprocessing import Pool
 from pathlib import Path
 
-from dps.data.build import convert, sha256_of
+from dps.data.build import convert_entry
 from dps.data.manifest import Entry, write_manifest
 from dps.data.sources import FILLETS_VAL
 
@@ -31,12 +31,7 @@ def stage(sound: Path, out: Path) -> None:
 
 def _work(job: tuple[str, Path, Path]) -> Entry | None:
     split, src, root = job
-    rel = f"audio/{src.parent.name}/{src.stem}.wav"
-    r = convert(src, root / rel)
-    if r is None:
-        return None
-    track = f"{SOURCE}:{src.parent.name}"
-    return Entry(rel, SOURCE, track, split, round(r[0], 4), 22050, round(r[1], 2), sha256_of(root / rel))
+    return convert_entry(src, root, f"audio/{src.parent.name}/{src.stem}.wav", SOURCE, src.parent.name, split)
 
 
 def build(staged: Path, root: Path) -> None:
