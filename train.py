@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("config", help="a prior YAML under configs/prior/")
     ap.add_argument("overrides", nargs="*", help="OmegaConf dotlist, e.g. trainer.max_steps=1000 size=base")
     ap.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)
     from dps.prior.config import load_prior_config, to_yaml
 
     config = load_prior_config(args.config, args.overrides)

@@ -162,3 +162,22 @@ def test_check_finds_missing_files_wrong_durations_and_split_leaks(tmp_path, fak
     assert any("manifest says" in p for p in problems)
     assert any("in both splits" in p for p in problems)
     assert main(["check", "--root", str(root)]) == 1
+
+
+def test_source_weights_scale_each_sources_share(tmp_path):
+    import dataclasses
+
+    from dps.data.datamodule import SegmentDataset
+    from tests.helpers import ROOT
+
+    manifest = ROOT / "tests" / "fixtures" / "manifest.jsonl"
+    a, b = [dataclasses.replace(e, source=s) for e, s in zip(read_manifest(manifest)[:2], "ab")]
+    common = dict(segment=11025, length=8, seed=0, target_rms=0.1, gain_db=0.0, min_rms_db=-45.0)
+    even = SegmentDataset(manifest, [a, b], **common)
+    assert np.allclose(even.weights, [0.5, 0.5])  # equal lengths, default weight 1
+    ds = SegmentDataset(manifest, [a, b], source_weights={"b": 3.0}, **common)
+    assert np.allclose(ds.weights, [0.25, 0.75])
+    with pytest.raises(ValueError, match="source_weights: no usable file of source 'c'"):
+        SegmentDataset(manifest, [a, b], source_weights={"c": 2.0}, **common)
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        SegmentDataset(manifest, [a, b], source_weights={"a": -1.0}, **common)

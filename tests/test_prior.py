@@ -19,9 +19,10 @@ def _train_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_dry_run_prints_resolved_config():
-    proc = _train_cli("configs/prior/speech.yaml", "size=base", "--dry-run")
+    proc = _train_cli("configs/prior/speech.yaml", "size=base", "--dry-run", "data.source_weights.klettres-data=3")
     assert proc.returncode == 0, proc.stderr
     assert "content: speech" in proc.stdout and "size: base" in proc.stdout and "channels:" in proc.stdout
+    assert "klettres-data: 3" in proc.stdout  # overrides after the flag count too
 
 
 def test_bad_override_is_one_line_error():

@@ -28,13 +28,23 @@ class SegmentDataset(Dataset):
         gain_db: float,
         min_rms_db: float,
         deterministic: bool = False,
+        source_weights: dict[str, float] | None = None,
     ) -> None:
         usable = [e for e in entries if e.duration * e.sample_rate > segment]
         if not usable:
             raise ValueError(f"{manifest}: no file is longer than one segment ({segment} samples)")
+        source_weights = dict(source_weights or {})
+        unknown = sorted(set(source_weights) - {e.source for e in usable})
+        if unknown:
+            known = sorted({e.source for e in usable})
+            raise ValueError(f"data.source_weights: no usable file of source {unknown[0]!r} in {manifest} (has {known})")
         self.paths = [str(resolve(manifest, e)) for e in usable]
         self.frames = np.array([int(e.duration * e.sample_rate) for e in usable])
-        self.weights = (self.frames - segment) / np.sum(self.frames - segment)
+        # A start position is uniform over the valid starts of all files; a source's weight scales its share.
+        mass = (self.frames - segment) * np.array([float(source_weights.get(e.source, 1.0)) for e in usable])
+        if not np.all(mass >= 0) or mass.sum() <= 0:
+            raise ValueError(f"data.source_weights: weights must be >= 0 and not all 0, got {source_weights}")
+        self.weights = mass / mass.sum()
         self.segment, self.length, self.seed = segment, length, seed
         self.target_rms, self.gain_db, self.min_rms = target_rms, gain_db, 10 ** (min_rms_db / 20)
         self.deterministic = deterministic
@@ -84,7 +94,13 @@ class AudioDataModule(L.LightningDataModule):
         train = [e for e in entries if e.split == "train"]
         val = [e for e in entries if e.split == "validation"] or train
         self.train_set = SegmentDataset(
-            c["manifest"], train, length=c["segments_per_epoch"], seed=self.seed, gain_db=c["gain_db"], **common
+            c["manifest"],
+            train,
+            length=c["segments_per_epoch"],
+            seed=self.seed,
+            gain_db=c["gain_db"],
+            source_weights=c.get("source_weights"),
+            **common,
         )
         self.val_set = SegmentDataset(
             c["manifest"], val, length=c["val_segments"], seed=12345, gain_db=0.0, deterministic=True, **common

@@ -1,7 +1,9 @@
 # Priors on one GPU, several runs side by side for MAXT (MM:SS); exported EMA weights come back through $OUT.
 # SET=1: the four 6-min music runs (MAXT=06:00 NW=3); SET=2: the two 2:40 continuations of scratch64 (MAXT=02:40 NW=6);
 # SET=speech: three speech runs (MAXT=07:00 NW=4); SET=speech2: two low-lr continuations of the shipped
-# speech prior, which by then was cont64 (MAXT=03:20 NW=6).
+# speech prior, which by then was cont64 (MAXT=03:20 NW=6). SET=kl_stage then SET=speechkl: Czech + KLettres, which
+# do not fit one transfer: the first call converts .gpu/kl + .gpu/kl_val, the second (on the still-warm machine)
+# adds .gpu/speech + .gpu/speech_val and trains three continuations of the shipped prior (MAXT=07:30 NW=4).
 # Expects .gpu/whl (wheels the GPU image lacks), .gpu/site (omegaconf), .gpu/init, and the data: .gpu/music
 # (gpu_music_runs/make_excerpts.py) or .gpu/speech + .gpu/speech_val (gpu_speech_runs/prep_speech.py stage).
 T0=$(date +%s)
@@ -14,9 +16,11 @@ fi
 export WANDB_MODE=offline PYTHONUNBUFFERED=1
 R=${RUNS:-/tmp/runs}; P=${PACK:-/tmp/pack}; mkdir -p $R $P
 CONTENT=music; MANIFEST=$PWD/.gpu/music/manifest.jsonl
-case "${SET:-1}" in speech*)
+case "${SET:-1}" in speech*|kl*)
   CONTENT=speech; MANIFEST=${SPEECH_DATA:-/tmp/data/speech}/manifest.jsonl
-  [ -f $MANIFEST ] || $PY results/tuning/gpu_speech_runs/prep_speech.py build .gpu $(dirname $MANIFEST) || exit 1
+  $PY results/tuning/gpu_speech_runs/prep_speech.py build .gpu $(dirname $MANIFEST) || exit 1  # adds what is new
+  [ "$SET" = kl_stage ] && { echo staged at $(( $(date +%s) - T0 )) s; exit 0; }
+  [ "$SET" = speechkl ] && ! grep -q klettres-data $MANIFEST && { echo "no KLettres in $MANIFEST: the machine went cold"; exit 3; }
 esac
 $PY -c "import torch, lightning, sys; print(sys.version.split()[0], torch.__version__, lightning.__version__, torch.cuda.is_available())"
 ACC=${ACC:-gpu}; PREC=${PREC:-bf16-mixed}; NW=${NW:-3}
@@ -30,6 +34,11 @@ if [ "${SET:-1}" = speech ]; then
 elif [ "${SET:-1}" = speech2 ]; then
   launch polish64 init_from=speech data.batch_size=64 optim.lr=1e-4 optim.warmup_steps=50 optim.decay_steps=2000
   launch polish128 init_from=speech data.batch_size=128 optim.lr=1e-4 optim.warmup_steps=50 optim.decay_steps=1200
+elif [ "${SET:-1}" = speechkl ]; then
+  KL=data.source_weights.klettres-data
+  launch kl64 init_from=speech data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=100 optim.decay_steps=4000
+  launch kl64w3 init_from=speech data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=100 optim.decay_steps=4000 $KL=3
+  launch kl128w2 init_from=speech data.batch_size=128 optim.lr=4e-4 optim.warmup_steps=100 optim.decay_steps=2500 $KL=2
 elif [ "${SET:-1}" = 1 ]; then
   launch ft64 init_from=music data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=200 optim.decay_steps=5000
   launch ft128 init_from=music data.batch_size=128 optim.lr=4e-4 optim.warmup_steps=200 optim.decay_steps=3000

@@ -1,8 +1,11 @@
-"""The speech corpus for the GPU machine: Czech oggs staged here (41 MB fit the 64 MiB transfer), WAV + manifest there.
+"""The speech corpus for the GPU machine: oggs staged here, WAV + manifest built there by the project's converter.
 
-Usage: python prep_speech.py stage PKG_SOUND_DIR OUT   (PKG_SOUND_DIR: the unpacked fillets-ng-data-cs sound folder)
-       python prep_speech.py build OUT DATA_ROOT       (on the GPU machine: DATA_ROOT/manifest.jsonl)
-Staged: every training level, and 3 of the 7 validation levels (kitchen, turtle, wreck: 4.3 min).
+Usage: python prep_speech.py stage PKG_SOUND_DIR OUT     (the unpacked fillets-ng-data-cs sound folder: Czech, 41 MB)
+       python prep_speech.py stage_kl KLETTRES_DIR OUT   (the unpacked usr/share/klettres folder: 44 MB)
+       python prep_speech.py build OUT DATA_ROOT         (on the GPU machine: DATA_ROOT/manifest.jsonl)
+Czech: every training level, and 3 of the 7 validation levels (kitchen, turtle, wreck: 4.3 min). KLettres: every
+language, en and en_GB as validation as in dps.data.sources. The two do not fit one 64 MiB transfer together, so
+each call stages one and `build` adds what it finds to the manifest already in DATA_ROOT (a warm machine keeps it).
 """
 
 import shutil
@@ -11,11 +14,18 @@ from multiprocessing import Pool
 from pathlib import Path
 
 from dps.data.build import convert_entry
-from dps.data.manifest import Entry, write_manifest
-from dps.data.sources import FILLETS_VAL
+from dps.data.manifest import Entry, read_manifest, write_manifest
+from dps.data.sources import FILLETS_VAL, SPEECH
 
 VAL_STAGED = ("kitchen", "turtle", "wreck")
-SOURCE = "fillets-ng-data-cs"
+KL_VAL = next(s.validation for s in SPEECH if s.package == "klettres-data")
+# staged folder -> (split, glob, package); the first folder below it is the track (level or language)
+FOLDERS = {
+    "speech": ("train", "*/*.ogg", "fillets-ng-data-cs"),
+    "speech_val": ("validation", "*/*.ogg", "fillets-ng-data-cs"),
+    "kl": ("train", "*/*/*.ogg", "klettres-data"),
+    "kl_val": ("validation", "*/*/*.ogg", "klettres-data"),
+}
 
 
 def stage(sound: Path, out: Path) -> None:
@@ -29,22 +39,40 @@ def stage(sound: Path, out: Path) -> None:
         shutil.copyfile(f, dest)
 
 
-def _work(job: tuple[str, Path, Path]) -> Entry | None:
-    split, src, root = job
-    return convert_entry(src, root, f"audio/{src.parent.name}/{src.stem}.wav", SOURCE, src.parent.name, split)
+def stage_kl(klettres: Path, out: Path) -> None:
+    """Copy <lang>/<alpha|syllab>/*.ogg into OUT/kl (training) or OUT/kl_val (en, en_GB: validation)."""
+    for f in sorted(klettres.glob("*/*/*.ogg")):
+        lang = f.parts[-3]
+        dest = out / ("kl_val" if lang in KL_VAL else "kl") / lang / f.parts[-2] / f.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, dest)
+
+
+def _work(job: tuple[str, Path, Path, str, str, str]) -> Entry | None:
+    split, src, root, out_rel, package, track = job
+    return convert_entry(src, root, out_rel, package, track, split)
 
 
 def build(staged: Path, root: Path) -> None:
-    """Convert the staged oggs with the project's own converter and write root/manifest.jsonl."""
-    folders = (("train", "speech"), ("validation", "speech_val"))
-    jobs = [(split, f, root) for split, d in folders for f in sorted((staged / d).glob("*/*.ogg"))]
+    """Convert the staged oggs not yet in root/manifest.jsonl and write the union back."""
+    manifest = root / "manifest.jsonl"
+    entries = read_manifest(manifest) if manifest.is_file() else []
+    done = {e.file for e in entries}
+    jobs = []
+    for folder, (split, pattern, package) in FOLDERS.items():
+        for f in sorted((staged / folder).glob(pattern)):
+            rel = f.relative_to(staged / folder).with_suffix(".wav")
+            out_rel = f"audio/{package}/{rel.as_posix()}"
+            if out_rel not in done:
+                jobs.append((split, f, root, out_rel, package, rel.parts[0]))
     with Pool(14) as pool:
-        entries = [e for e in pool.map(_work, jobs, chunksize=16) if e is not None]
-    write_manifest(root / "manifest.jsonl", entries)
-    for s in ("train", "validation"):
-        minutes = sum(e.duration for e in entries if e.split == s) / 60
-        print(s, sum(e.split == s for e in entries), round(minutes, 1), "min")
+        entries += [e for e in pool.map(_work, jobs, chunksize=16) if e is not None]
+    write_manifest(manifest, entries)
+    for source in sorted({e.source for e in entries}):
+        for s in ("train", "validation"):
+            sel = [e for e in entries if e.split == s and e.source == source]
+            print(source, s, len(sel), round(sum(e.duration for e in sel) / 60, 1), "min")
 
 
 if __name__ == "__main__":
-    {"stage": stage, "build": build}[sys.argv[1]](Path(sys.argv[2]), Path(sys.argv[3]))
+    {"stage": stage, "stage_kl": stage_kl, "build": build}[sys.argv[1]](Path(sys.argv[2]), Path(sys.argv[3]))
