@@ -37,7 +37,7 @@ class SegmentDataset(Dataset):
         unknown = sorted(set(source_weights) - {e.source for e in usable})
         if unknown:
             known = sorted({e.source for e in usable})
-            raise ValueError(f"data.source_weights: no usable file of source {unknown[0]!r} in {manifest} (has {known})")
+            raise ValueError(f"data.source_weights: no usable file of source {unknown[0]!r} in {manifest} ({known})")
         self.paths = [str(resolve(manifest, e)) for e in usable]
         self.frames = np.array([int(e.duration * e.sample_rate) for e in usable])
         # A start position is uniform over the valid starts of all files; a source's weight scales its share.
