@@ -181,3 +181,5 @@ def test_source_weights_scale_each_sources_share(tmp_path):
         SegmentDataset(manifest, [a, b], source_weights={"c": 2.0}, **common)
     with pytest.raises(ValueError, match="weights must be >= 0"):
         SegmentDataset(manifest, [a, b], source_weights={"a": -1.0}, **common)
+    with pytest.raises(ValueError, match="expected numbers"):
+        SegmentDataset(manifest, [a, b], source_weights={"a": "x"}, **common)

@@ -41,7 +41,11 @@ class SegmentDataset(Dataset):
         self.paths = [str(resolve(manifest, e)) for e in usable]
         self.frames = np.array([int(e.duration * e.sample_rate) for e in usable])
         # A start position is uniform over the valid starts of all files; a source's weight scales its share.
-        mass = (self.frames - segment) * np.array([float(source_weights.get(e.source, 1.0)) for e in usable])
+        try:
+            w = np.array([float(source_weights.get(e.source, 1.0)) for e in usable])
+        except (TypeError, ValueError):
+            raise ValueError(f"data.source_weights: expected numbers, got {source_weights}") from None
+        mass = (self.frames - segment) * w
         if not np.all(mass >= 0) or mass.sum() <= 0:
             raise ValueError(f"data.source_weights: weights must be >= 0 and not all 0, got {source_weights}")
         self.weights = mass / mass.sum()
