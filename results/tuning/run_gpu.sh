@@ -4,10 +4,17 @@
 # speech prior, which by then was cont64 (MAXT=03:20 NW=6). SET=kl_stage then SET=speechkl: Czech + KLettres, which
 # do not fit one transfer: the first call converts .gpu/kl + .gpu/kl_val, the second (on the still-warm machine)
 # adds .gpu/speech + .gpu/speech_val and trains three continuations of the shipped prior (MAXT=07:30 NW=4).
+# SET=music2_stage then SET=music2 (session 8): a second excerpt set (.gpu/music2: 3 x 3.4 s per training track at
+# other offsets, audio/train2/) staged by the first call; the second adds .gpu/music and continues the shipped music
+# prior on both (MAXT=07:30 NW=4).
 # Expects .gpu/whl (wheels the GPU image lacks), .gpu/site (omegaconf), .gpu/init, and the data: .gpu/music
 # (gpu_music_runs/make_excerpts.py) or .gpu/speech + .gpu/speech_val (gpu_speech_runs/prep_speech.py stage).
 T0=$(date +%s)
 PY=${PY:-python3}
+if [ "$SET" = music2_stage ]; then
+  mkdir -p /tmp/data/music && cp -r .gpu/music2/audio /tmp/data/music/ && cp .gpu/music2/manifest.jsonl /tmp/data/music/m2.jsonl
+  echo staged $(wc -l < /tmp/data/music/m2.jsonl) excerpts at $(( $(date +%s) - T0 )) s; exit 0
+fi
 if [ -z "$LOCAL" ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
   export PYTHONPATH=/tmp/site:$PWD/.gpu/site:$PWD
@@ -16,7 +23,12 @@ fi
 export WANDB_MODE=offline PYTHONUNBUFFERED=1
 R=${RUNS:-/tmp/runs}; P=${PACK:-/tmp/pack}; mkdir -p $R $P
 CONTENT=music; MANIFEST=$PWD/.gpu/music/manifest.jsonl
-case "${SET:-1}" in speech*|kl*)
+case "${SET:-1}" in music2)
+  MANIFEST=/tmp/data/music/manifest.jsonl
+  [ -f /tmp/data/music/m2.jsonl ] || { echo "no staged excerpts: the machine went cold"; exit 3; }
+  cp -r .gpu/music/audio /tmp/data/music/ && cat .gpu/music/manifest.jsonl /tmp/data/music/m2.jsonl > $MANIFEST
+  echo manifest $(wc -l < $MANIFEST) entries;;
+speech*|kl*)
   CONTENT=speech; MANIFEST=${SPEECH_DATA:-/tmp/data/speech}/manifest.jsonl
   $PY results/tuning/gpu_speech_runs/prep_speech.py build .gpu $(dirname $MANIFEST) || exit 1  # adds what is new
   [ "$SET" = kl_stage ] && { echo staged at $(( $(date +%s) - T0 )) s; exit 0; }
@@ -39,6 +51,10 @@ elif [ "${SET:-1}" = speechkl ]; then
   launch kl64 init_from=speech data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=100 optim.decay_steps=4000
   launch kl64w3 init_from=speech data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=100 optim.decay_steps=4000 $KL=3
   launch kl128w2 init_from=speech data.batch_size=128 optim.lr=4e-4 optim.warmup_steps=100 optim.decay_steps=2500 $KL=2
+elif [ "${SET:-1}" = music2 ]; then
+  launch m2c64 init_from=music data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=100 optim.decay_steps=4000
+  launch m2c128 init_from=music data.batch_size=128 optim.lr=4e-4 optim.warmup_steps=100 optim.decay_steps=2500
+  launch m2c128slow init_from=music data.batch_size=128 optim.lr=2e-4 optim.warmup_steps=100 optim.decay_steps=3000
 elif [ "${SET:-1}" = 1 ]; then
   launch ft64 init_from=music data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=200 optim.decay_steps=5000
   launch ft128 init_from=music data.batch_size=128 optim.lr=4e-4 optim.warmup_steps=200 optim.decay_steps=3000
