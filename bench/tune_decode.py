@@ -68,8 +68,10 @@ def main() -> None:
         )
         rows = runner.run(items, [args.bitrate], False)
         bad = [r.reason for r in rows if r.reason]
-        if bad:
-            raise SystemExit(f"{spec or 'preset'}: {bad[0]}")
+        if bad:  # one failed setting (e.g. a diverging step size) must not lose the rest of the grid
+            results.append({"settings": spec or "(preset)", "error": bad[0]})
+            print(f"{spec or '(preset)':<40} failed: {bad[0]}", flush=True)
+            continue
         v = np.array([r.scores["visqol_audio_48k"] for r in rows])
         d = v - base
         res = {
@@ -89,7 +91,7 @@ def main() -> None:
             flush=True,
         )
     print("\n| settings | ViSQOL | DPS - legacy | worst item | items better |\n|---|---|---|---|---|")
-    for r in sorted(results, key=lambda r: -r["delta"]):
+    for r in sorted((r for r in results if "error" not in r), key=lambda r: -r["delta"]):
         cells = [r["settings"], f"{r['visqol']:.3f}", f"{r['delta']:+.3f}", f"{r['delta_min']:+.3f}"]
         print("| " + " | ".join(cells) + f" | {r['wins']}/{len(items)} |")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -296,6 +296,13 @@ def test_unstable_or_unknown_settings_are_clear_errors():
     with pytest.raises(ValueError, match="conditioning"):
         DecodeSettings.from_preset("fast", conditioning="exact")
     assert DecodeSettings.from_preset("fast", zeta=3.0).zeta == 3.0
+    # Tweedie's spread scales the likelihood step by 1/spread^2 (fast: 0.5 * 1.5 / 0.5^2 = 3 diverged in decoding).
+    with pytest.raises(ValueError, match="tweedie_spread\\^2 must be < 2 .* got 3"):
+        DecodeSettings.from_preset("fast", conditioning="tweedie", tweedie_spread=0.5)
+    assert DecodeSettings.from_preset("fast", tweedie_spread=0.5).tweedie_spread == 0.5  # unused by the noisy mean
+    assert DecodeSettings.from_preset("fast", conditioning="tweedie", tweedie_spread=0.8).tweedie_spread == 0.8
+    with pytest.raises(ValueError, match="tweedie_spread must be > 0"):
+        DecodeSettings.from_preset("fast", tweedie_spread=0.0)
     with pytest.raises(ValueError, match="warm_fill"):
         DecodeSettings.from_preset("fast", warm_fill=-0.5)
 

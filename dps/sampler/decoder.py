@@ -77,7 +77,13 @@ class DecodeSettings:
             raise ValueError("levels and steps_per_level must be >= 1")
         if self.step_size <= 0 or self.zeta < 0:
             raise ValueError(f"step_size must be > 0 and zeta >= 0, got {self.step_size} and {self.zeta}")
-        if self.step_size * self.zeta >= 2:  # the likelihood step -step_size*zeta*(x - bound) overshoots: diverges
+        if self.tweedie_spread <= 0:
+            raise ValueError(f"tweedie_spread must be > 0, got {self.tweedie_spread}")
+        # The likelihood step -step_size*zeta*(x - bound)/spread^2 overshoots and diverges past 2.
+        if self.conditioning == "tweedie" and self.step_size * self.zeta / self.tweedie_spread**2 >= 2:
+            k = self.step_size * self.zeta / self.tweedie_spread**2
+            raise ValueError(f"step_size * zeta / tweedie_spread^2 must be < 2 for a stable likelihood step, got {k:g}")
+        if self.step_size * self.zeta >= 2:
             raise ValueError(
                 f"step_size * zeta must be < 2 for a stable likelihood step, got {self.step_size * self.zeta:g}"
             )
