@@ -141,6 +141,10 @@ def test_table_command_writes_every_file_and_fills_or_explains_every_cell(smoke_
     assert {c["decoder"] for c in summary["cells"]} == decoders
     md = (out / "table.md").read_text()
     assert "### speech" in md and "### piano" in md and "| 16 | " in md
+    assert "### speech — visqol_audio_48k minus legacy, paired per item" in md
+    assert {g["decoder"] for g in summary["gains_vs_legacy"]} == {d for d in decoders if d != "legacy"} - {
+        c["decoder"] for c in summary["cells"] if c["n"] == 0
+    }
     first = (out / "results.csv").read_bytes()
     # a rerun is served from the cache: same results, and no decoder is called
     from dps.eval import table as T
@@ -325,3 +329,21 @@ def test_oracles_restore_exactly_the_part_they_name_and_restoring_uncoded_bins_b
     np.testing.assert_allclose(energy(o["uncoded_frame_energy"])[filled], energy(ref)[filled], rtol=1e-9)
     scores = {k: visqol(x, imdct(torch.from_numpy(c), m.num_samples).numpy(), 22050) for k, c in o.items()}
     assert scores["true_uncoded"] > scores["legacy"] + 0.05, scores
+
+
+def test_paired_gains_are_per_item_differences_with_a_t_interval():
+    from scipy import stats
+
+    from dps.eval.table import Row, paired_gains
+
+    m = "visqol_audio_48k"
+    legacy, dps = [4.0, 4.1, 4.2, 4.3], [4.1, 4.1, 4.5, 3.0]
+    rows = [Row("speech", f"i{k}", 16.0, "legacy", scores={m: v}) for k, v in enumerate(legacy)]
+    rows += [Row("speech", f"i{k}", 16.0, "dps-noisy[p]", scores={m: v}) for k, v in enumerate(dps[:3])]
+    rows.append(Row("speech", "i3", 16.0, "dps-noisy[p]", reason="the sampler diverged"))  # left out of the pairs
+    rows.append(Row("speech", "i0", 16.0, "opus", reason="opusenc not found"))  # no pair at all: no entry
+    (g,) = paired_gains(rows, m)
+    d = np.array([0.1, 0.0, 0.3])
+    assert g["decoder"] == "dps-noisy[p]" and g["n"] == 3 and g["better"] == 2
+    assert g["gain"] == pytest.approx(d.mean()) and g["worst"] == pytest.approx(0.0, abs=1e-12)
+    assert g["ci95"] == pytest.approx(stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3))

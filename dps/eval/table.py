@@ -195,6 +195,49 @@ def summarize(rows: list[Row], metric: str) -> list[dict[str, Any]]:
     return out
 
 
+def paired_gains(rows: list[Row], metric: str, reference: str = "legacy") -> list[dict[str, Any]]:
+    """Per (content, bitrate, decoder): mean and 95 % t-interval of the per-item difference to the reference."""
+    scores = {
+        (r.content, r.bitrate, r.decoder, r.item): r.scores[metric]
+        for r in rows
+        if not r.reason and r.scores.get(metric) is not None
+    }
+    out = []
+    for content, kb, dec in dict.fromkeys((c, b, d) for c, b, d, _ in scores):
+        if dec == reference:
+            continue
+        d = [
+            v - scores[(content, kb, reference, item)]
+            for (c, b, dd, item), v in scores.items()
+            if (c, b, dd) == (content, kb, dec) and (content, kb, reference, item) in scores
+        ]
+        if d:
+            mean, half = ci95(d)
+            better = int(sum(x > 0 for x in d))
+            out.append({"content": content, "bitrate": kb, "decoder": dec, "n": len(d), "gain": mean, "ci95": half,
+                        "better": better, "worst": float(min(d))})  # fmt: skip
+    return out
+
+
+def gains_markdown(gains: list[dict[str, Any]], metric: str, reference: str = "legacy") -> str:
+    """Per content: rows = bitrate, columns = decoders; 'gain ± ci (better/n, worst)'."""
+    lines = []
+    for content in dict.fromkeys(g["content"] for g in gains):
+        sel = [g for g in gains if g["content"] == content]
+        decs = list(dict.fromkeys(g["decoder"] for g in sel))
+        lines += [f"### {content} — {metric} minus {reference}, paired per item (mean ± 95 % CI, items better, worst)"]
+        lines += ["", "| kb/s | " + " | ".join(decs) + " |", "|---" * (len(decs) + 1) + "|"]
+        for kb in sorted({g["bitrate"] for g in sel}):
+            row = []
+            for d in decs:
+                g = next((x for x in sel if x["bitrate"] == kb and x["decoder"] == d), None)
+                ci = "" if g is None or np.isnan(g["ci95"]) else f" ± {g['ci95']:.3f}"
+                row.append("-" if g is None else f"{g['gain']:+.3f}{ci} ({g['better']}/{g['n']}, {g['worst']:+.3f})")
+            lines.append(f"| {kb:g} | " + " | ".join(row) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def markdown(cells: list[dict[str, Any]], metric: str) -> str:
     """Per content: rows = bitrate, columns = decoders; 'mean ± ci (kb/s)' or 'missing: reason'."""
     lines = []
@@ -265,6 +308,7 @@ def write_outputs(rows: list[Row], out: Path, modes: list[str], info: dict[str, 
     metrics = metric_names(modes)
     primary = metrics[0]
     cells = summarize(rows, primary)
+    gains = paired_gains(rows, primary)
     paths = {
         "csv": out / "results.csv",
         "json": out / "summary.json",
@@ -308,6 +352,7 @@ def write_outputs(rows: list[Row], out: Path, modes: list[str], info: dict[str, 
                     "metric": primary,
                     "cells": cells,
                     "cells_by_metric": {m: summarize(rows, m) for m in metrics},
+                    "gains_vs_legacy": gains,
                     "rows": [asdict(r) for r in rows],
                 },
                 indent=1,
@@ -315,6 +360,6 @@ def write_outputs(rows: list[Row], out: Path, modes: list[str], info: dict[str, 
             )
         )
     with atomic_path(paths["md"]) as tmp:
-        tmp.write_text(markdown(cells, primary))
+        tmp.write_text(markdown(cells, primary) + ("\n" + gains_markdown(gains, primary) if gains else ""))
     plot(cells, primary, paths["png"])
     return paths
