@@ -1,0 +1,20 @@
+"""Validation manifest without the files any decode setting or checkpoint was tuned on.
+
+Usage: python results/heldout/make_manifest.py DATA CONTENT  ->  DATA/CONTENT/heldout.jsonl
+(the tuning files are the `items` of every results/tuning/tune_decode_CONTENT*.json).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from dps.data.manifest import read_manifest, write_manifest
+
+data, content = Path(sys.argv[1]), sys.argv[2]
+tuned = set()
+for f in Path(__file__).parents[1].glob(f"tuning/tune_decode_{content}*.json"):
+    tuned |= {name.split("/", 1)[1] for name in json.loads(f.read_text())["items"]}
+entries = [e for e in read_manifest(data / content / "manifest.jsonl") if e.split == "validation"]
+kept = [e for e in entries if Path(e.file).stem not in tuned]
+write_manifest(data / content / "heldout.jsonl", kept)
+print(f"{content}: {len(kept)} of {len(entries)} validation files ({len(tuned)} tuning files left out)")
