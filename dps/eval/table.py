@@ -197,68 +197,63 @@ def summarize(rows: list[Row], metric: str) -> list[dict[str, Any]]:
 
 def paired_gains(rows: list[Row], metric: str, reference: str = "legacy") -> list[dict[str, Any]]:
     """Per (content, bitrate, decoder): mean and 95 % t-interval of the per-item difference to the reference."""
-    scores = {
-        (r.content, r.bitrate, r.decoder, r.item): r.scores[metric]
-        for r in rows
-        if not r.reason and r.scores.get(metric) is not None
-    }
+    by_cell: dict[tuple[str, float, str], dict[str, float]] = {}
+    for r in rows:
+        if not r.reason and r.scores.get(metric) is not None:
+            by_cell.setdefault((r.content, r.bitrate, r.decoder), {})[r.item] = r.scores[metric]
     out = []
-    for content, kb, dec in dict.fromkeys((c, b, d) for c, b, d, _ in scores):
-        if dec == reference:
-            continue
-        d = [
-            v - scores[(content, kb, reference, item)]
-            for (c, b, dd, item), v in scores.items()
-            if (c, b, dd) == (content, kb, dec) and (content, kb, reference, item) in scores
-        ]
-        if d:
+    for (content, kb, dec), scores in by_cell.items():
+        ref = by_cell.get((content, kb, reference), {})
+        d = [v - ref[item] for item, v in scores.items() if item in ref]
+        if dec != reference and d:
             mean, half = ci95(d)
-            better = int(sum(x > 0 for x in d))
-            out.append({"content": content, "bitrate": kb, "decoder": dec, "n": len(d), "gain": mean, "ci95": half,
-                        "better": better, "worst": float(min(d))})  # fmt: skip
+            better, worst = int(sum(x > 0 for x in d)), float(min(d))
+            out.append({"content": content, "bitrate": kb, "decoder": dec, "n": len(d), "gain": mean, "ci95": half})
+            out[-1] |= {"better": better, "worst": worst}
     return out
 
 
-def gains_markdown(gains: list[dict[str, Any]], metric: str, reference: str = "legacy") -> str:
-    """Per content: rows = bitrate, columns = decoders; 'gain ± ci (better/n, worst)'."""
-    lines = []
-    for content in dict.fromkeys(g["content"] for g in gains):
-        sel = [g for g in gains if g["content"] == content]
-        decs = list(dict.fromkeys(g["decoder"] for g in sel))
-        lines += [f"### {content} — {metric} minus {reference}, paired per item (mean ± 95 % CI, items better, worst)"]
-        lines += ["", "| kb/s | " + " | ".join(decs) + " |", "|---" * (len(decs) + 1) + "|"]
-        for kb in sorted({g["bitrate"] for g in sel}):
-            row = []
-            for d in decs:
-                g = next((x for x in sel if x["bitrate"] == kb and x["decoder"] == d), None)
-                ci = "" if g is None or np.isnan(g["ci95"]) else f" ± {g['ci95']:.3f}"
-                row.append("-" if g is None else f"{g['gain']:+.3f}{ci} ({g['better']}/{g['n']}, {g['worst']:+.3f})")
-            lines.append(f"| {kb:g} | " + " | ".join(row) + " |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def markdown(cells: list[dict[str, Any]], metric: str) -> str:
-    """Per content: rows = bitrate, columns = decoders; 'mean ± ci (kb/s)' or 'missing: reason'."""
+def _content_tables(cells: list[dict[str, Any]], title: str, fmt: Any) -> str:
+    """Per content a markdown table: rows = bitrate, columns = decoders, fmt(cell or None) in each."""
     lines = []
     for content in dict.fromkeys(c["content"] for c in cells):
         sel = [c for c in cells if c["content"] == content]
         decs = list(dict.fromkeys(c["decoder"] for c in sel))
-        lines += [f"### {content} — {metric} (mean ± 95 % CI, actual kb/s)", ""]
+        lines += [f"### {content} — {title}", ""]
         lines += ["| kb/s | " + " | ".join(decs) + " |", "|---" * (len(decs) + 1) + "|"]
         for kb in sorted({c["bitrate"] for c in sel}):
-            row = []
-            for d in decs:
-                c = next(x for x in sel if x["bitrate"] == kb and x["decoder"] == d)
-                if c["n"] == 0:
-                    row.append(f"missing: {c.get('missing', 'no score')}")
-                else:
-                    ci = "" if np.isnan(c["ci95"]) else f" ± {c['ci95']:.3f}"
-                    part = f" ({c['n']}/{c['of']})" if c["n"] < c["of"] else ""
-                    row.append(f"{c['mean']:.3f}{ci} ({c['actual_kbps']:.1f}){part}")
+            row = [fmt(next((x for x in sel if x["bitrate"] == kb and x["decoder"] == d), None)) for d in decs]
             lines.append(f"| {kb:g} | " + " | ".join(row) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _ci(c: dict[str, Any]) -> str:
+    return "" if np.isnan(c["ci95"]) else f" ± {c['ci95']:.3f}"
+
+
+def markdown(cells: list[dict[str, Any]], metric: str) -> str:
+    """Per content: rows = bitrate, columns = decoders; 'mean ± ci (kb/s)' or 'missing: reason'."""
+
+    def fmt(c: dict[str, Any] | None) -> str:
+        if c is None:
+            return "-"
+        if c["n"] == 0:
+            return f"missing: {c.get('missing', 'no score')}"
+        part = f" ({c['n']}/{c['of']})" if c["n"] < c["of"] else ""
+        return f"{c['mean']:.3f}{_ci(c)} ({c['actual_kbps']:.1f}){part}"
+
+    return _content_tables(cells, f"{metric} (mean ± 95 % CI, actual kb/s)", fmt)
+
+
+def gains_markdown(gains: list[dict[str, Any]], metric: str, reference: str = "legacy") -> str:
+    """Per content: rows = bitrate, columns = decoders; 'gain ± ci (better/n, worst)'."""
+
+    def fmt(g: dict[str, Any] | None) -> str:
+        return "-" if g is None else f"{g['gain']:+.3f}{_ci(g)} ({g['better']}/{g['n']}, {g['worst']:+.3f})"
+
+    title = f"{metric} minus {reference}, paired per item (mean ± 95 % CI, items better, worst)"
+    return _content_tables(gains, title, fmt)
 
 
 def plot(cells: list[dict[str, Any]], metric: str, path: Path) -> None:

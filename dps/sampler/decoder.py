@@ -79,14 +79,12 @@ class DecodeSettings:
             raise ValueError(f"step_size must be > 0 and zeta >= 0, got {self.step_size} and {self.zeta}")
         if self.tweedie_spread <= 0:
             raise ValueError(f"tweedie_spread must be > 0, got {self.tweedie_spread}")
-        # The likelihood step -step_size*zeta*(x - bound)/spread^2 overshoots and diverges past 2.
-        if self.conditioning == "tweedie" and self.step_size * self.zeta / self.tweedie_spread**2 >= 2:
-            k = self.step_size * self.zeta / self.tweedie_spread**2
-            raise ValueError(f"step_size * zeta / tweedie_spread^2 must be < 2 for a stable likelihood step, got {k:g}")
-        if self.step_size * self.zeta >= 2:
-            raise ValueError(
-                f"step_size * zeta must be < 2 for a stable likelihood step, got {self.step_size * self.zeta:g}"
-            )
+        # The likelihood step -step_size*zeta*(x - bound)/spread^2 (spread 1 for the noisy mean) overshoots past 2.
+        tweedie = self.conditioning == "tweedie"
+        k = self.step_size * self.zeta / (self.tweedie_spread**2 if tweedie else 1.0)
+        if k >= 2:
+            name = "step_size * zeta" + (" / tweedie_spread^2" if tweedie else "")
+            raise ValueError(f"{name} must be < 2 for a stable likelihood step, got {k:g}")
 
     # Fields added after decodes were first cached: left out of identity() at their default, so old keys stay valid.
     _KEY_OPTIONAL = ("warm_fill",)
