@@ -1,5 +1,6 @@
 """Score priors: training runs, resume, DDP, export, logging, and a closed-form check of the schedule."""
 
+import json
 import os
 import subprocess
 import sys
@@ -260,3 +261,43 @@ def test_init_from_starts_fine_tuning_at_the_given_weights(smoke_run, tmp_path):
     assert f"path: {exported}" in (run / "config.yaml").read_text()
     with pytest.raises(PriorError, match="do not fit this config's network"):
         init_weights(ScorePriorModule(smoke_config(tmp_path, "network.channels=[8,8,8]")).denoiser, str(exported))
+
+
+def test_soup_is_the_weighted_mean_of_the_weights(smoke_run, tmp_path):
+    """Model soup: every tensor is sum_i w_i theta_i, ingredients are recorded, and misfits are one-line errors."""
+    from safetensors.torch import load_file, save_file
+
+    from dps.prior.__main__ import main as prior_cli
+    from dps.prior.export import read_prior_metadata, soup_priors
+
+    a = tmp_path / "a.safetensors"
+    export_prior(smoke_run / "checkpoints" / "last.ckpt", a, "float32")
+    state = load_file(str(a))
+    g = torch.Generator().manual_seed(0)
+    other = {k: (v + torch.randn(v.shape, generator=g) if v.is_floating_point() else v) for k, v in state.items()}
+    from safetensors import safe_open
+
+    with safe_open(str(a), framework="pt") as f:
+        meta = f.metadata()
+    b = tmp_path / "b.safetensors"
+    save_file(other, str(b), metadata=meta)
+    out = tmp_path / "soup.safetensors"
+    soup_priors([a, b], out, [0.25, 0.75], dtype="float32")
+    mixed = load_file(str(out))
+    for k, v in state.items():
+        if v.is_floating_point():
+            torch.testing.assert_close(mixed[k], 0.25 * v + 0.75 * other[k], rtol=1e-6, atol=1e-6)
+    info = read_prior_metadata(out)["training"]
+    assert [i["weight"] for i in info["soup"]] == [0.25, 0.75] and info["soup"][0]["global_step"] == 10
+    load_prior(out)  # a soup is an ordinary prior
+    assert prior_cli(["soup", str(a), str(b), "--output", str(tmp_path / "eq.safetensors"), "--dtype", "float32"]) == 0
+    torch.testing.assert_close(load_file(str(tmp_path / "eq.safetensors"))[k], 0.5 * state[k] + 0.5 * other[k])
+    with pytest.raises(PriorError, match="one of the inputs"):
+        soup_priors([a, b], a)
+    with pytest.raises(PriorError, match="weights"):
+        soup_priors([a, b], out, [0.5, 0.6])
+    cfg = json.loads(meta["config"])
+    cfg["network"]["channels"] = [8, 8, 8]
+    save_file(state, str(tmp_path / "c.safetensors"), metadata={**meta, "config": json.dumps(cfg)})
+    with pytest.raises(PriorError, match="another 'network'"):
+        soup_priors([a, tmp_path / "c.safetensors"], out)

@@ -47,6 +47,7 @@ def test_interval_score_equals_autograd(scale):
     logp, d_mean, d_scale = interval_loglik_and_grads(mean, scale, lower, upper)
     assert torch.isfinite(logp).all() and torch.isfinite(d_mean).all() and torch.isfinite(d_scale).all()
     a, b = standardize(mean, scale, lower, upper)
+    torch.testing.assert_close(logp, log_interval_prob(a, b).detach(), rtol=1e-9, atol=1e-15)
     near = ~((a > 30) | (b < -30))  # far: the whole interval lies > 30 scales out in one tail
     (auto,) = torch.autograd.grad(log_interval_prob(a, b).sum(), mean)
     torch.testing.assert_close(d_mean[near], auto[near], rtol=1e-6, atol=1e-9 / scale)

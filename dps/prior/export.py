@@ -92,6 +92,14 @@ def export_prior(ckpt_path: str | Path, out_path: str | Path, dtype: str = "floa
     }
     config = dict(config)
     config.setdefault("codec", CodecParams().to_dict())
+    _write_prior(out_path, state, config, info, dtype)
+    return {"config": config, **info}
+
+
+def _write_prior(
+    out_path: str | Path, state: dict[str, torch.Tensor], config: dict[str, Any], info: dict[str, Any], dtype: str
+) -> None:
+    """Weights + config/training metadata as safetensors, written to a temp file and renamed."""
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -102,7 +110,6 @@ def export_prior(ckpt_path: str | Path, out_path: str | Path, dtype: str = "floa
     }
     with atomic_path(out_path) as tmp:
         save_file(state, str(tmp), metadata=meta)
-    return {"config": config, **info}
 
 
 def read_prior_metadata(path: str | Path) -> dict[str, Any]:
@@ -134,6 +141,66 @@ def load_prior(path: str | Path, device: str | torch.device = "cpu") -> Prior:
     except (SafetensorError, OSError) as exc:
         raise PriorError(f"{path}: unreadable weights ({exc})") from None
     return _build_prior(config, state, str(path), device)
+
+
+# Config parts that must agree for weights to be averaged: the network, its preconditioning and the audio it saw.
+SOUP_KEYS = ("family", "network", "schedule")
+
+
+def soup_priors(
+    paths: list[str | Path], out_path: str | Path, weights: list[float] | None = None, dtype: str = "float16"
+) -> dict[str, Any]:
+    """Weight-space average sum_i w_i theta_i of priors fine-tuned from one start (model soup, Wortsman et al. 2022)."""
+    if len(paths) < 2:
+        raise PriorError(f"soup: expected at least two priors, got {len(paths)}")
+    w = [1.0 / len(paths)] * len(paths) if weights is None else [float(v) for v in weights]
+    if len(w) != len(paths) or min(w) < 0 or abs(sum(w) - 1) > 1e-6:
+        raise PriorError(f"soup: expected {len(paths)} weights >= 0 summing to 1, got {weights}")
+    if Path(out_path).resolve() in {Path(p).resolve() for p in paths}:
+        raise PriorError(f"soup: the output {out_path} is one of the inputs; choose another file")
+    metas = [read_prior_metadata(p) for p in paths]
+    first = metas[0]["config"]
+    for path, meta in zip(paths[1:], metas[1:]):
+        cfg = meta["config"]
+        for key in SOUP_KEYS:
+            if cfg.get(key) != first.get(key):
+                got, want = cfg.get(key), first.get(key)
+                raise PriorError(f"soup: {path} has another {key!r} than {paths[0]} ({got} vs {want})")
+        for key in ("sample_rate", "segment_seconds"):
+            if cfg["data"][key] != first["data"][key]:
+                raise PriorError(f"soup: {path} has data.{key} {cfg['data'][key]}, {paths[0]} {first['data'][key]}")
+    states = []
+    for p in paths:
+        try:
+            states.append(load_file(str(p)))
+        except (SafetensorError, OSError) as exc:
+            raise PriorError(f"{p}: unreadable weights ({exc})") from None
+    for p, st in zip(paths[1:], states[1:]):
+        shapes = {k: tuple(v.shape) for k, v in st.items()}
+        if shapes != {k: tuple(v.shape) for k, v in states[0].items()}:
+            raise PriorError(f"soup: {p} holds other tensors than {paths[0]} (names or shapes differ)")
+    target = getattr(torch, dtype)
+    soup = {}
+    for k, v in states[0].items():
+        if not v.is_floating_point():
+            soup[k] = v
+            continue
+        total = sum(wi * s[k].double() for wi, s in zip(w, states))
+        soup[k] = total.to(target).contiguous()
+    ingredients = [
+        {
+            "path": str(p),
+            "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16],
+            "weight": wi,
+            "global_step": int(m["training"].get("global_step", 0)),
+            "train_wall_s": float(m["training"].get("train_wall_s", 0.0)),
+        }
+        for p, wi, m in zip(paths, w, metas)
+    ]
+    info = dict(metas[0]["training"])
+    info["soup"] = ingredients
+    _write_prior(out_path, soup, first, info, dtype)
+    return {"config": first, **info}
 
 
 def init_weights(denoiser: Denoiser, spec: str | Path) -> dict[str, Any]:
