@@ -106,7 +106,7 @@ def main() -> None:
                 "peak_rss_mb": peak_rss_mb(),
             }
         )
-    for preset in ("fast", "paper"):
+    for preset in ("fast", "lean", "paper"):
         for cond in ("noisy_mean", "tweedie"):
             kw = {"levels": args.paper_levels} if preset == "paper" else {}
             dec = PosteriorDecoder(prior, DecodeSettings.from_preset(preset, conditioning=cond, **kw))

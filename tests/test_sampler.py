@@ -195,6 +195,14 @@ def test_vjp_counts(measurements):
     assert (st["nfe"], st["vjp"], CountingScore.backward_calls, calls["forward"]) == (6, 0, 0, 6)
     _, st = sample(score, x, sig, TweedieConditioning(mt), steps_per_level=3)
     assert (st["nfe"], st["vjp"], CountingScore.backward_calls, calls["forward"]) == (6, 6, 6, 12)
+    # below network_sigma_min the network is not called at all; the likelihood still moves x
+    for cond in (NoisyMeanConditioning(mt), TweedieConditioning(mt)):
+        calls["forward"] = CountingScore.backward_calls = 0
+        y, st = sample(score, x, sig, cond, steps_per_level=3, temperature=0.0, network_sigma_min=0.05)
+        assert (st["nfe"], calls["forward"], st["steps"]) == (3, 3, 6)
+        assert st["vjp"] == CountingScore.backward_calls == (3 if isinstance(cond, TweedieConditioning) else 0)
+        y_first, _ = sample(score, x, sig[:1], cond, steps_per_level=3, temperature=0.0)
+        assert not torch.allclose(y, y_first)
 
 
 def test_chunked_score_equals_whole_for_a_pointwise_score():
@@ -241,18 +249,21 @@ def smoke_prior(smoke_prior_file):
     return load_prior(smoke_prior_file)
 
 
-@pytest.mark.parametrize("conditioning", ["noisy_mean", "tweedie"])
-def test_decoded_coefficients_lie_in_their_intervals(smoke_prior, conditioning):
+@pytest.mark.parametrize("conditioning,preset", [("noisy_mean", "fast"), ("tweedie", "fast"), ("noisy_mean", "lean")])
+def test_decoded_coefficients_lie_in_their_intervals(smoke_prior, conditioning, preset):
     from dps.sampler import DecodeSettings, PosteriorDecoder
 
     x = load_fixture("speech")[:22050]
-    settings = DecodeSettings.from_preset("fast", conditioning=conditioning, levels=6, steps_per_level=3)
+    settings = DecodeSettings.from_preset(preset, conditioning=conditioning, levels=6, steps_per_level=3)
     decoder = PosteriorDecoder(smoke_prior, settings)
+    network_levels = int((settings.sigmas() >= settings.network_sigma_min).sum())
+    assert network_levels == (4 if preset == "lean" else 6)  # lean: no network below sigma 1e-4
     for kbps in (8, 16, 24, 32, 48):
         y, stats = decoder.decode(parse(encode(x, kbps)), seed=1)
         assert y.shape == x.shape and np.isfinite(y).all()
         assert stats["inside"] >= 0.99, (kbps, stats["inside"])
-        assert stats["vjp"] == (stats["steps"] if conditioning == "tweedie" else 0)
+        assert stats["nfe"] == 3 * network_levels and stats["steps"] == 18
+        assert stats["vjp"] == (stats["nfe"] if conditioning == "tweedie" else 0)
 
 
 def test_prior_bitstream_mismatch_is_clear(smoke_prior):

@@ -40,6 +40,7 @@ class DecodeSettings:
     energy_weight: float = 1.0
     tweedie_spread: float = 1.0
     final_denoise: bool = False
+    network_sigma_min: float = 0.0  # below it: likelihood steps only, no network pass (0: the network at every level)
     final_temperature: float | None = None
     chunk_seconds: float = 0.0
     overlap_seconds: float = 0.25
@@ -87,7 +88,7 @@ class DecodeSettings:
             raise ValueError(f"{name} must be < 2 for a stable likelihood step, got {k:g}")
 
     # Fields added after decodes were first cached: left out of identity() at their default, so old keys stay valid.
-    _KEY_OPTIONAL = ("warm_fill",)
+    _KEY_OPTIONAL = ("warm_fill", "network_sigma_min")
 
     def identity(self) -> dict[str, Any]:
         """The settings that determine a decode, for cache keys."""
@@ -175,6 +176,7 @@ class PosteriorDecoder:
             final_denoise=st.final_denoise,
             final_temperature=st.final_temperature,
             progress=progress,
+            network_sigma_min=st.network_sigma_min,
         )
         out = y[0].detach().to(torch.float64).cpu().numpy() / gain
         if not np.isfinite(out).all():

@@ -15,6 +15,8 @@ class Conditioning(Protocol):
         self, score_fn: ScoreFn, x: torch.Tensor, sigma: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, int]]: ...
 
+    def likelihood_at(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
 
 def unconditional(
     score_fn: ScoreFn, x: torch.Tensor, sigma: torch.Tensor
@@ -36,13 +38,15 @@ def sample(
     final_denoise: bool = False,
     final_temperature: float | None = None,
     progress: Callable[[int], Any] | None = None,
+    network_sigma_min: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, int]]:
     """x <- x + a_t (S(x, s_t) + grad log p(y | x; s_t)) + T sqrt(2 a_t) n, a_t = step_size * s_t^2.
 
     step_size = epsilon / sigma_L^2 in Song & Ermon's a_t = epsilon sigma_t^2 / sigma_L^2. x is (B, T);
     final_temperature (if set) replaces the temperature on the last level, so the sample settles into the
-    measurement intervals. Returns the last iterate and counts of network forward passes (nfe) and
-    vector-Jacobian products (vjp).
+    measurement intervals. Below network_sigma_min the prior score is left out (likelihood steps only, no
+    network pass). Returns the last iterate and counts of network forward passes (nfe) and vector-Jacobian
+    products (vjp).
     """
     cond = conditioning or unconditional
     stats = {"nfe": 0, "vjp": 0, "steps": 0}
@@ -52,8 +56,13 @@ def sample(
         temp = final_temperature if (final_temperature is not None and level == len(levels) - 1) else temperature
         s = torch.full((batch,), sigma, dtype=x.dtype, device=x.device)
         alpha = step_size * sigma**2
+        prior_free = sigma < network_sigma_min and conditioning is not None
         for _ in range(steps_per_level):
-            score, grad, used = cond(score_fn, x, s)
+            if prior_free:
+                score, used = torch.zeros_like(x), {"nfe": 0, "vjp": 0}
+                grad = cond.likelihood_at(x, s)[1]
+            else:
+                score, grad, used = cond(score_fn, x, s)
             noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
             x = x + alpha * (score + grad) + temp * (2 * alpha) ** 0.5 * noise
             stats["nfe"] += used["nfe"]
