@@ -256,8 +256,9 @@ def test_decoded_coefficients_lie_in_their_intervals(smoke_prior, conditioning, 
     x = load_fixture("speech")[:22050]
     settings = DecodeSettings.from_preset(preset, conditioning=conditioning, levels=6, steps_per_level=3)
     decoder = PosteriorDecoder(smoke_prior, settings)
-    network_levels = int((settings.sigmas() >= settings.network_sigma_min).sum())
-    assert network_levels == (4 if preset == "lean" else 6)  # lean: no network below sigma 1e-4
+    network_levels = int((settings.sigmas() >= decoder.network_floor()).sum())
+    assert decoder.network_floor() == (smoke_prior.schedule.sigma_min if preset == "lean" else 0.0)
+    assert network_levels == (4 if preset == "lean" else 6)  # lean: no network below the prior's sigma_min 1e-4
     for kbps in (8, 16, 24, 32, 48):
         y, stats = decoder.decode(parse(encode(x, kbps)), seed=1)
         assert y.shape == x.shape and np.isfinite(y).all()
@@ -317,6 +318,23 @@ def test_unstable_or_unknown_settings_are_clear_errors():
         DecodeSettings.from_preset("fast", tweedie_spread=0.0)
     with pytest.raises(ValueError, match="warm_fill"):
         DecodeSettings.from_preset("fast", warm_fill=-0.5)
+    with pytest.raises(ValueError, match="network_sigma_min: expected a sigma >= 0 or 'prior', got 'auto'"):
+        DecodeSettings.from_preset("fast", network_sigma_min="auto")
+
+
+def test_a_preset_extends_its_base(tmp_path):
+    """`base: NAME` takes another preset's settings and overrides them with the file's own; cycles are errors."""
+    from dataclasses import replace
+
+    from dps.sampler import DecodeSettings
+
+    fast, lean = DecodeSettings.from_preset("fast"), DecodeSettings.from_preset("lean")
+    assert lean == replace(fast, network_sigma_min="prior")
+    (tmp_path / "mine.yaml").write_text("base: lean\nzeta: 1.0\n")
+    assert DecodeSettings.from_preset(str(tmp_path / "mine.yaml")) == replace(lean, zeta=1.0)
+    (tmp_path / "loop.yaml").write_text(f"base: {tmp_path / 'loop.yaml'}\n")
+    with pytest.raises(ValueError, match="its own base"):
+        DecodeSettings.from_preset(str(tmp_path / "loop.yaml"))
 
 
 def test_warm_fill_sets_the_warm_starts_noise_fill_and_stays_inside(smoke_prior):

@@ -30,13 +30,18 @@ class Item:
         return hashlib.sha256(np.ascontiguousarray(self.audio, dtype=np.float64).tobytes()).hexdigest()[:16]
 
 
-def loudest_excerpt(x: np.ndarray, length: int, hop: int = 2205) -> np.ndarray:
-    """The window of `length` samples with the highest RMS (on a 0.1 s grid): no silent excerpt is scored."""
+def loudest_start(x: np.ndarray, length: int, hop: int = 2205) -> int:
+    """Start of the window of `length` samples with the highest energy, on a grid of `hop` (0.1 s)."""
     if x.size <= length:
-        return x
+        return 0
     energy = np.concatenate([[0.0], np.cumsum(x.astype(np.float64) ** 2)])
     starts = np.arange(0, x.size - length + 1, hop)
-    best = starts[int(np.argmax(energy[starts + length] - energy[starts]))]
+    return int(starts[int(np.argmax(energy[starts + length] - energy[starts]))])
+
+
+def loudest_excerpt(x: np.ndarray, length: int, hop: int = 2205) -> np.ndarray:
+    """The window of `length` samples with the highest RMS (on a 0.1 s grid): no silent excerpt is scored."""
+    best = loudest_start(x, length, hop)
     return x[best : best + length]
 
 

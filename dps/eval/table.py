@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from dps.codec import decode_legacy, encode, parse
 from dps.eval.items import Item
 from dps.eval.peers import PEERS, PeerUnavailable, peer_roundtrip
 from dps.eval.scoring import Cache, key_of, metric_names, score_pairs
+from dps.prior.registry import file_digest
 
 DPS_DECODERS = {"dps-noisy": "noisy_mean", "dps-tweedie": "tweedie"}
 DECODERS = ("legacy", *DPS_DECODERS, *PEERS)
@@ -32,10 +32,6 @@ class Row:
     scores: dict[str, float | None] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     reason: str = ""  # why the cell is missing, empty when scored
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 class TableRunner:
@@ -101,7 +97,7 @@ class TableRunner:
             if cond is not None:
                 path = self._prior_path(prior or "matched", item.content)
                 dec = self._decoder(path, cond)
-                key = key_of(**base, prior=_file_digest(path), settings=dec.settings.identity(), seed=self.seed)
+                key = key_of(**base, prior=file_digest(path), settings=dec.settings.identity(), seed=self.seed)
             else:
                 key = key_of(**base, seed=self.seed)
             audio, meta = self.cache.load(key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from dps import __version__
 from dps.audio import atomic_path
 from dps.prior.denoiser import Denoiser
 from dps.prior.module import build_denoiser
+from dps.prior.registry import file_digest, resolve_prior
 from dps.prior.schedule import NoiseSchedule
 
 FORMAT = "dps-prior"
@@ -190,7 +190,7 @@ def soup_priors(
     ingredients = [
         {
             "path": str(p),
-            "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16],
+            "sha256": file_digest(p),
             "weight": wi,
             "global_step": int(m["training"].get("global_step", 0)),
             "train_wall_s": float(m["training"].get("train_wall_s", 0.0)),
@@ -205,8 +205,6 @@ def soup_priors(
 
 def init_weights(denoiser: Denoiser, spec: str | Path) -> dict[str, Any]:
     """Load a prior's weights (shipped name, .safetensors or .ckpt EMA weights) into `denoiser` for fine-tuning."""
-    from dps.prior.registry import resolve_prior
-
     path = Path(spec) if str(spec).endswith(".ckpt") else resolve_prior(str(spec))
     if path.suffix == ".ckpt":
         ckpt, _, state = _checkpoint_parts(path)
@@ -220,7 +218,7 @@ def init_weights(denoiser: Denoiser, spec: str | Path) -> dict[str, Any]:
         raise PriorError(
             f"init_from {path}: weights do not fit this config's network ({str(exc).splitlines()[-1].strip()[:200]})"
         ) from None
-    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16], "global_step": step}
+    return {"path": str(path), "sha256": file_digest(path), "global_step": step}
 
 
 def _build_prior(config: dict[str, Any], state: dict[str, torch.Tensor], where: str, device: Any) -> Prior:

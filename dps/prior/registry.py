@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -24,3 +25,8 @@ def resolve_prior(name_or_path: str) -> Path:
     from dps.prior.export import PriorError  # lazy: listing shipped priors (decode.py --help) needs no torch
 
     raise PriorError(f"prior {name_or_path!r}: not a file and not a shipped prior (shipped: {shipped_priors()})")
+
+
+def file_digest(path: str | Path) -> str:
+    """First 16 hex digits of a file's SHA-256: identifies a prior file in metadata and cache keys."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

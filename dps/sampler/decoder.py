@@ -40,7 +40,8 @@ class DecodeSettings:
     energy_weight: float = 1.0
     tweedie_spread: float = 1.0
     final_denoise: bool = False
-    network_sigma_min: float = 0.0  # below it: likelihood steps only, no network pass (0: the network at every level)
+    # Below it: likelihood steps only, no network pass; "prior": the prior's training sigma_min; 0: never skip.
+    network_sigma_min: float | str = 0.0
     final_temperature: float | None = None
     chunk_seconds: float = 0.0
     overlap_seconds: float = 0.25
@@ -49,15 +50,7 @@ class DecodeSettings:
 
     @classmethod
     def from_preset(cls, name_or_path: str, **overrides: Any) -> DecodeSettings:
-        from omegaconf import OmegaConf
-
-        path = Path(name_or_path)
-        if not path.is_file():
-            path = PRESET_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
-            known = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
-            raise ValueError(f"preset: {name_or_path!r} is neither a file nor one of {known}")
-        data = dict(OmegaConf.to_container(OmegaConf.load(path), resolve=True))  # type: ignore[arg-type]
+        path, data = _preset_data(name_or_path)
         data.update({k: v for k, v in overrides.items() if v is not None})
         known_fields = {f.name for f in fields(cls)}
         bad = set(data) - known_fields
@@ -78,6 +71,9 @@ class DecodeSettings:
             raise ValueError("levels and steps_per_level must be >= 1")
         if self.step_size <= 0 or self.zeta < 0:
             raise ValueError(f"step_size must be > 0 and zeta >= 0, got {self.step_size} and {self.zeta}")
+        nsm = self.network_sigma_min
+        if nsm != "prior" and (isinstance(nsm, str) or nsm < 0):
+            raise ValueError(f"network_sigma_min: expected a sigma >= 0 or 'prior', got {nsm!r}")
         if self.tweedie_spread <= 0:
             raise ValueError(f"tweedie_spread must be > 0, got {self.tweedie_spread}")
         # The likelihood step -step_size*zeta*(x - bound)/spread^2 (spread 1 for the noisy mean) overshoots past 2.
@@ -103,6 +99,25 @@ class DecodeSettings:
         return torch.exp(torch.linspace(np.log(hi), np.log(self.sigma_min), self.levels, dtype=torch.float64))
 
 
+def _preset_data(name_or_path: str, chain: tuple[str, ...] = ()) -> tuple[Path, dict[str, Any]]:
+    """A preset's settings; `base: NAME` starts from another preset's, which the file's own keys override."""
+    from omegaconf import OmegaConf
+
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = PRESET_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+        raise ValueError(f"preset: {name_or_path!r} is neither a file nor one of {known}")
+    if str(path) in chain:
+        raise ValueError(f"preset: {path} is its own base ({' -> '.join(chain)})")
+    data = dict(OmegaConf.to_container(OmegaConf.load(path), resolve=True))  # type: ignore[arg-type]
+    base = data.pop("base", None)
+    if base is None:
+        return path, data
+    return path, {**_preset_data(str(base), (*chain, str(path)))[1], **data}
+
+
 def frame_energy(m: Measurements) -> np.ndarray:
     """Per-frame energy implied by the decoded envelope (sum over bands, spread over the group's frames)."""
     cell = m.envelope_energy().sum(axis=1)  # (groups,)
@@ -118,6 +133,11 @@ class PosteriorDecoder:
         self.settings = settings or DecodeSettings()
         self.settings.validate()
         self.device = device
+
+    def network_floor(self) -> float:
+        """The sigma below which the sampler skips the network (settings.network_sigma_min resolved)."""
+        nsm = self.settings.network_sigma_min
+        return float(self.prior.schedule.sigma_min) if nsm == "prior" else float(nsm)
 
     def check(self, m: Measurements) -> None:
         if m.sample_rate != self.prior.sample_rate:
@@ -176,7 +196,7 @@ class PosteriorDecoder:
             final_denoise=st.final_denoise,
             final_temperature=st.final_temperature,
             progress=progress,
-            network_sigma_min=st.network_sigma_min,
+            network_sigma_min=self.network_floor(),
         )
         out = y[0].detach().to(torch.float64).cpu().numpy() / gain
         if not np.isfinite(out).all():

@@ -12,6 +12,7 @@ import numpy as np
 
 from dps.audio import load_audio, save_audio
 from dps.data.manifest import read_manifest, resolve
+from dps.eval.items import loudest_start
 
 SECONDS, RATE, MIN_DB = 4.0, 22050, -40.0
 
@@ -20,14 +21,13 @@ manifest = data / content / "manifest.jsonl"
 entries = sorted((e for e in read_manifest(manifest) if e.split == "validation"), key=lambda e: (e.source, e.file))
 out = data / content / "heldout_excerpts"
 out.mkdir(parents=True, exist_ok=True)
-length, hop = int(SECONDS * RATE), 2205
+length = int(SECONDS * RATE)
 per_file = -(-n // len(entries))
 written = 0
 for e in entries:
     x = load_audio(resolve(manifest, e), RATE).audio
     energy = np.concatenate([[0.0], np.cumsum(x**2)])
-    grid = np.arange(0, x.size - length + 1, hop)
-    loud = grid[int(np.argmax(energy[grid + length] - energy[grid]))]  # as dps.eval.items.loudest_excerpt
+    loud = loudest_start(x, length)  # the excerpt the table and tuning items take from this file
     starts = [s for s in np.linspace(0, x.size - length, 4 * per_file).astype(int) if abs(s - loud) >= length]
     starts = [s for s in starts if 10 * np.log10((energy[s + length] - energy[s]) / length + 1e-20) >= MIN_DB]
     picks = np.linspace(0, len(starts) - 1, min(per_file, len(starts))).astype(int) if starts else []
