@@ -28,7 +28,7 @@ def peak_rss_mb() -> float:
 
 
 def step_profile(prior, m) -> dict[str, float]:
-    """Mean ms per noisy-mean step of each part, timed inside a real `fast` decode (wrapped functions)."""
+    """Mean ms per noisy-mean step of each part, timed inside a real `fast` decode with a network pass at every step."""
     import dps.sampler.conditioning as conditioning
 
     totals: dict[str, float] = {}
@@ -50,7 +50,7 @@ def step_profile(prior, m) -> dict[str, float]:
             setattr(conditioning, n, timed(n, saved[n]))
         conditioning.NoisyMeanConditioning.likelihood_at = timed("conditioning", saved_likelihood)
         prior.score = timed("network", saved_score)
-        dec = PosteriorDecoder(prior, DecodeSettings.from_preset("fast"))
+        dec = PosteriorDecoder(prior, DecodeSettings.from_preset("fast", network_sigma_min=0.0))
         _, st = dec.decode(m)
         totals.clear()
         t0 = time.perf_counter()
@@ -82,7 +82,9 @@ def main() -> None:
     rows = []
     profile = step_profile(prior, m)
     decoders = {
-        cond: PosteriorDecoder(prior, DecodeSettings.from_preset("fast", conditioning=cond, levels=10))
+        cond: PosteriorDecoder(
+            prior, DecodeSettings.from_preset("fast", conditioning=cond, levels=10, network_sigma_min=0.0)
+        )
         for cond in ("noisy_mean", "tweedie")
     }
     times: dict[str, list[float]] = {cond: [] for cond in decoders}
@@ -106,14 +108,17 @@ def main() -> None:
                 "peak_rss_mb": peak_rss_mb(),
             }
         )
-    for preset in ("fast", "lean", "paper"):
+    # "fast, network at every level": the preset as it was until session 10 (network_sigma_min 0).
+    runs = {"fast": {}, "fast, network at every level": {"network_sigma_min": 0.0}, "paper": {}}
+    for name, kw in runs.items():
         for cond in ("noisy_mean", "tweedie"):
-            kw = {"levels": args.paper_levels} if preset == "paper" else {}
+            preset = name.split(",")[0]
+            kw = {**kw, "levels": args.paper_levels} if preset == "paper" else kw
             dec = PosteriorDecoder(prior, DecodeSettings.from_preset(preset, conditioning=cond, **kw))
             _, st = dec.decode(m)
             rows.append(
                 {
-                    "what": f"preset {preset}, {cond}",
+                    "what": f"preset {name}, {cond}",
                     "rtf": st["rtf"],
                     "nfe": st["nfe"],
                     "vjp": st["vjp"],

@@ -98,7 +98,7 @@ def test_main_job_on_shipped_example(tmp_path):
     proc = run(ROOT / "decode.py", "--no-metrics", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "example_speech.dps.wav").exists()
-    assert "network evaluations 40" in proc.stdout and "vector-Jacobian products 0" in proc.stdout
+    assert "network evaluations 24" in proc.stdout and "vector-Jacobian products 0" in proc.stdout  # 12 levels x 2
 
 
 def test_decode_py_dps_folder_continues_past_bad_files(tmp_path, short_wav):
@@ -111,7 +111,7 @@ def test_decode_py_dps_folder_continues_past_bad_files(tmp_path, short_wav):
     assert proc.returncode == 1
     assert (out / "a.dps.wav").exists() and not (out / "b.dps.wav").exists()
     assert "failed: " in proc.stderr and "b.dps" in proc.stderr and "Traceback" not in proc.stderr
-    assert "vector-Jacobian products 40" in proc.stdout
+    assert "vector-Jacobian products 24" in proc.stdout
 
 
 def test_decode_py_unknown_prior_is_one_line_error(short_wav, tmp_path):

@@ -249,16 +249,18 @@ def smoke_prior(smoke_prior_file):
     return load_prior(smoke_prior_file)
 
 
-@pytest.mark.parametrize("conditioning,preset", [("noisy_mean", "fast"), ("tweedie", "fast"), ("noisy_mean", "lean")])
-def test_decoded_coefficients_lie_in_their_intervals(smoke_prior, conditioning, preset):
+@pytest.mark.parametrize("conditioning,floor", [("noisy_mean", "prior"), ("tweedie", "prior"), ("noisy_mean", 0.0)])
+def test_decoded_coefficients_lie_in_their_intervals(smoke_prior, conditioning, floor):
     from dps.sampler import DecodeSettings, PosteriorDecoder
 
     x = load_fixture("speech")[:22050]
-    settings = DecodeSettings.from_preset(preset, conditioning=conditioning, levels=6, steps_per_level=3)
+    settings = DecodeSettings.from_preset(
+        "fast", conditioning=conditioning, levels=6, steps_per_level=3, network_sigma_min=floor
+    )
     decoder = PosteriorDecoder(smoke_prior, settings)
     network_levels = int((settings.sigmas() >= decoder.network_floor()).sum())
-    assert decoder.network_floor() == (smoke_prior.schedule.sigma_min if preset == "lean" else 0.0)
-    assert network_levels == (4 if preset == "lean" else 6)  # lean: no network below the prior's sigma_min 1e-4
+    assert decoder.network_floor() == (smoke_prior.schedule.sigma_min if floor == "prior" else 0.0)
+    assert network_levels == (4 if floor == "prior" else 6)  # no network below the prior's sigma_min 1e-4
     for kbps in (8, 16, 24, 32, 48):
         y, stats = decoder.decode(parse(encode(x, kbps)), seed=1)
         assert y.shape == x.shape and np.isfinite(y).all()
@@ -298,7 +300,8 @@ def test_trainer_predict_decodes_a_folder(smoke_prior_file, tmp_path):
         devices=1,
     )
     assert sorted(Path(r["output"]).name for r in results) == ["piano.dps.wav", "speech.dps.wav"]
-    assert all(r["inside"] > 0.99 and r["nfe"] == 18 for r in results), results
+    # 6 levels x 3 steps, the network at the 4 levels at or above the prior's sigma_min.
+    assert all(r["inside"] > 0.99 and r["nfe"] == 12 and r["steps"] == 18 for r in results), results
 
 
 def test_unstable_or_unknown_settings_are_clear_errors():
@@ -328,10 +331,12 @@ def test_a_preset_extends_its_base(tmp_path):
 
     from dps.sampler import DecodeSettings
 
-    fast, lean = DecodeSettings.from_preset("fast"), DecodeSettings.from_preset("lean")
-    assert lean == replace(fast, network_sigma_min="prior")
-    (tmp_path / "mine.yaml").write_text("base: lean\nzeta: 1.0\n")
-    assert DecodeSettings.from_preset(str(tmp_path / "mine.yaml")) == replace(lean, zeta=1.0)
+    fast = DecodeSettings.from_preset("fast")
+    (tmp_path / "mine.yaml").write_text("base: fast\nzeta: 1.0\nnetwork_sigma_min: 0.0\n")
+    mine = DecodeSettings.from_preset(str(tmp_path / "mine.yaml"))
+    assert mine == replace(fast, zeta=1.0, network_sigma_min=0.0) and mine.levels == fast.levels == 20
+    (tmp_path / "deeper.yaml").write_text(f"base: {tmp_path / 'mine.yaml'}\nlevels: 7\n")
+    assert DecodeSettings.from_preset(str(tmp_path / "deeper.yaml")) == replace(mine, levels=7)
     (tmp_path / "loop.yaml").write_text(f"base: {tmp_path / 'loop.yaml'}\n")
     with pytest.raises(ValueError, match="its own base"):
         DecodeSettings.from_preset(str(tmp_path / "loop.yaml"))
@@ -351,3 +356,9 @@ def test_warm_fill_sets_the_warm_starts_noise_fill_and_stays_inside(smoke_prior)
     # Cache identity: the default leaves the field out (old cached decodes stay valid), a set value is in it.
     assert "warm_fill" not in DecodeSettings.from_preset("fast").identity()
     assert DecodeSettings.from_preset("fast", warm_fill=0.0).identity()["warm_fill"] == 0.0
+    # The decoder resolves `network_sigma_min: prior` to the prior's sigma_min, so it and the number share a key.
+    by_name = PosteriorDecoder(smoke_prior, DecodeSettings.from_preset("fast")).identity()
+    by_value = PosteriorDecoder(smoke_prior, DecodeSettings.from_preset("fast", network_sigma_min=1e-4)).identity()
+    assert by_name == by_value and by_name["network_sigma_min"] == smoke_prior.schedule.sigma_min == 1e-4
+    never = PosteriorDecoder(smoke_prior, DecodeSettings.from_preset("fast", network_sigma_min=0.0)).identity()
+    assert "network_sigma_min" not in never  # the default: keys from before the field existed stay valid

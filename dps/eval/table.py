@@ -97,7 +97,7 @@ class TableRunner:
             if cond is not None:
                 path = self._prior_path(prior or "matched", item.content)
                 dec = self._decoder(path, cond)
-                key = key_of(**base, prior=file_digest(path), settings=dec.settings.identity(), seed=self.seed)
+                key = key_of(**base, prior=file_digest(path), settings=dec.identity(), seed=self.seed)
             else:
                 key = key_of(**base, seed=self.seed)
             audio, meta = self.cache.load(key)

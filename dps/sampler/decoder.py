@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,10 @@ class PosteriorDecoder:
         """The sigma below which the sampler skips the network (settings.network_sigma_min resolved)."""
         nsm = self.settings.network_sigma_min
         return float(self.prior.schedule.sigma_min) if nsm == "prior" else float(nsm)
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that fix this decoder's output, `network_sigma_min: prior` resolved, for cache keys."""
+        return replace(self.settings, network_sigma_min=self.network_floor()).identity()
 
     def check(self, m: Measurements) -> None:
         if m.sample_rate != self.prior.sample_rate:
