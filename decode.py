@@ -1,7 +1,7 @@
 """Decode a .dps bitstream, or encode-then-decode audio, with posterior sampling or the legacy decoder.
 
 python decode.py [INPUT] [--prior NAME|PATH] [--bitrate 16] [--decoder dps|legacy]
-                 [--conditioning noisy_mean|tweedie] [--preset paper|fast] [--output OUT] [--seed N]
+                 [--conditioning noisy_mean|tweedie] [--preset fast|paper] [--set KEY=VALUE] [--output OUT] [--seed N]
 INPUT is a .dps file, an audio file (encoded at --bitrate first) or a folder (every such file in it).
 With no INPUT it decodes the shipped example clip with the shipped speech prior and prints
 legacy vs DPS ViSQOL.
@@ -45,8 +45,10 @@ class Job:
             from dps.prior.export import load_prior
             from dps.prior.registry import resolve_prior
             from dps.sampler import DecodeSettings, PosteriorDecoder
+            from dps.sampler.decoder import dotlist_overrides
 
-            settings = DecodeSettings.from_preset(args.preset, conditioning=args.conditioning)
+            overrides = {"conditioning": args.conditioning, **dotlist_overrides(args.set)}
+            settings = DecodeSettings.from_preset(args.preset, **overrides)
             self.decoder = PosteriorDecoder(load_prior(resolve_prior(args.prior)), settings)
         self._visqol = None
 
@@ -126,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--conditioning", default=None, choices=("noisy_mean", "tweedie"))
     presets = sorted(p.stem for p in (Path(__file__).resolve().parent / "configs" / "decode").glob("*.yaml"))
     ap.add_argument("--preset", default="fast", help=f"preset ({', '.join(presets)}) or a YAML path (default fast)")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a preset's setting (repeatable)"
+    )
     ap.add_argument("--output", default=None, help="output file (or folder for a folder input)")
     ap.add_argument("--codec-config", default=None)
     ap.add_argument("--seed", type=int, default=0)

@@ -108,12 +108,18 @@ def main() -> None:
                 "peak_rss_mb": peak_rss_mb(),
             }
         )
-    # "fast, network at every level": the preset as it was until session 10 (network_sigma_min 0).
-    runs = {"fast": {}, "fast, network at every level": {"network_sigma_min": 0.0}, "paper": {}}
-    for name, kw in runs.items():
-        for cond in ("noisy_mean", "tweedie"):
-            preset = name.split(",")[0]
-            kw = {**kw, "levels": args.paper_levels} if preset == "paper" else kw
+    # (row, preset, overrides, conditionings); "network at every level" is `fast` as it was until session 10.
+    bf16 = {"network_precision": "bfloat16"}
+    both, noisy = ("noisy_mean", "tweedie"), ("noisy_mean",)
+    runs = [
+        ("fast", "fast", {}, both),
+        ("fast, bfloat16 network", "fast", bf16, both),
+        ("fast, network at every level", "fast", {"network_sigma_min": 0.0}, both),
+        ("paper", "paper", {"levels": args.paper_levels}, both),
+        ("paper, bfloat16 network", "paper", {"levels": args.paper_levels, **bf16}, noisy),
+    ]
+    for name, preset, kw, conds in runs:
+        for cond in conds:
             dec = PosteriorDecoder(prior, DecodeSettings.from_preset(preset, conditioning=cond, **kw))
             _, st = dec.decode(m)
             rows.append(

@@ -114,6 +114,16 @@ def test_decode_py_dps_folder_continues_past_bad_files(tmp_path, short_wav):
     assert "vector-Jacobian products 24" in proc.stdout
 
 
+def test_decode_py_set_overrides_preset_settings(short_wav, tmp_path):
+    out = tmp_path / "x.wav"
+    sets = ["--set", "levels=4", "--set", "steps_per_level=1", "--set", "network_precision=bfloat16"]
+    proc = run("decode.py", short_wav, "--output", out, "--no-metrics", *sets)
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists() and "network evaluations 2," in proc.stdout  # levels 0.03, 1.4e-3 | 6.5e-5, 3e-6
+    assert_one_line_error(run("decode.py", short_wav, "--output", out, "--set", "bogus=1"), "bogus", "unknown")
+    assert_one_line_error(run("decode.py", short_wav, "--output", out, "--set", "levels"), "KEY=VALUE", "levels")
+
+
 def test_decode_py_unknown_prior_is_one_line_error(short_wav, tmp_path):
     proc = run("decode.py", short_wav, "--prior", "nonesuch", "--output", tmp_path / "x.wav")
     assert_one_line_error(proc, "nonesuch", "shipped")

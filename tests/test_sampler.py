@@ -342,6 +342,24 @@ def test_a_preset_extends_its_base(tmp_path):
         DecodeSettings.from_preset(str(tmp_path / "loop.yaml"))
 
 
+def test_bfloat16_network_decodes_close_to_float32(smoke_prior):
+    """network_precision bfloat16 runs the network under autocast: same NFE, coefficients inside, output close."""
+    from dps.sampler import DecodeSettings, PosteriorDecoder
+
+    x = load_fixture("speech")[:22050]
+    m = parse(encode(x, 16))
+    out, stats = {}, {}
+    for precision in ("float32", "bfloat16"):
+        settings = DecodeSettings.from_preset("fast", levels=6, steps_per_level=2, network_precision=precision)
+        out[precision], stats[precision] = PosteriorDecoder(smoke_prior, settings).decode(m, seed=3)
+        assert out[precision].dtype == np.float64 and stats[precision]["inside"] >= 0.99
+    assert stats["float32"]["nfe"] == stats["bfloat16"]["nfe"] > 0
+    diff = out["bfloat16"] - out["float32"]
+    assert 0 < np.sqrt(np.mean(diff**2)) < 0.05 * np.sqrt(np.mean(out["float32"] ** 2))
+    with pytest.raises(ValueError, match="network_precision: expected float32 or bfloat16, got 'fp8'"):
+        DecodeSettings.from_preset("fast", network_precision="fp8")
+
+
 def test_warm_fill_sets_the_warm_starts_noise_fill_and_stays_inside(smoke_prior):
     from dps.sampler import DecodeSettings, PosteriorDecoder
 

@@ -35,20 +35,12 @@ def _items(args: argparse.Namespace) -> list:
     return out
 
 
-def _settings(pairs: list[str]) -> dict:
-    from omegaconf import OmegaConf
-
-    bad = [p for p in pairs if "=" not in p]
-    if bad:
-        raise ValueError(f"--set: expected KEY=VALUE, got {bad[0]!r}")
-    return dict(OmegaConf.to_container(OmegaConf.from_dotlist(pairs)))  # type: ignore[arg-type]
-
-
 def table(args: argparse.Namespace) -> int:
     from dps.codec import check_bitrate
     from dps.eval.listening import write_listening_page
     from dps.eval.scoring import metric_names
     from dps.eval.table import TableRunner, write_outputs
+    from dps.sampler.decoder import dotlist_overrides
 
     t0 = time.perf_counter()
     bitrates = [check_bitrate(b) for b in _floats(args.bitrates)]
@@ -61,7 +53,7 @@ def table(args: argparse.Namespace) -> int:
         None if args.no_cache else args.cache,
         args.workers,
         args.seed,
-        _settings(args.set),
+        dotlist_overrides(args.set),
     )
     items = _items(args)
     rows = runner.run(items, bitrates, progress=not args.no_progress)
@@ -111,6 +103,7 @@ def table(args: argparse.Namespace) -> int:
 
 def checkpoints(args: argparse.Namespace) -> int:
     from dps.eval.checkpoints import evaluate_run
+    from dps.sampler.decoder import dotlist_overrides
 
     overrides = {
         "n_items": args.n_items,
@@ -120,7 +113,7 @@ def checkpoints(args: argparse.Namespace) -> int:
         "item_offset": args.item_offset,
     }
     if args.set:  # else keep the run's own visqol.overrides
-        overrides["overrides"] = _settings(args.set)
+        overrides["overrides"] = dotlist_overrides(args.set)
     if args.items:
         overrides["items"] = args.items
     out = evaluate_run(args.run_dir, overrides, progress=not args.no_progress)

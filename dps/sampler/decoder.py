@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ class DecodeSettings:
     final_denoise: bool = False
     # Below it: likelihood steps only, no network pass; "prior": the prior's training sigma_min; 0: never skip.
     network_sigma_min: float | str = 0.0
+    # bfloat16: the network's matmuls and convolutions under autocast (the sampler and conditioning stay float32).
+    network_precision: str = "float32"
     final_temperature: float | None = None
     chunk_seconds: float = 0.0
     overlap_seconds: float = 0.25
@@ -74,6 +77,8 @@ class DecodeSettings:
         nsm = self.network_sigma_min
         if nsm != "prior" and (isinstance(nsm, str) or nsm < 0):
             raise ValueError(f"network_sigma_min: expected a sigma >= 0 or 'prior', got {nsm!r}")
+        if self.network_precision not in ("float32", "bfloat16"):
+            raise ValueError(f"network_precision: expected float32 or bfloat16, got {self.network_precision!r}")
         if self.tweedie_spread <= 0:
             raise ValueError(f"tweedie_spread must be > 0, got {self.tweedie_spread}")
         # The likelihood step -step_size*zeta*(x - bound)/spread^2 (spread 1 for the noisy mean) overshoots past 2.
@@ -84,7 +89,7 @@ class DecodeSettings:
             raise ValueError(f"{name} must be < 2 for a stable likelihood step, got {k:g}")
 
     # Fields added after decodes were first cached: left out of identity() at their default, so old keys stay valid.
-    _KEY_OPTIONAL = ("warm_fill", "network_sigma_min")
+    _KEY_OPTIONAL = ("warm_fill", "network_sigma_min", "network_precision")
 
     def identity(self) -> dict[str, Any]:
         """The settings that determine a decode, for cache keys."""
@@ -97,6 +102,16 @@ class DecodeSettings:
     def sigmas(self) -> torch.Tensor:
         hi = self.sigma_start if self.init == "warm" else self.sigma_max
         return torch.exp(torch.linspace(np.log(hi), np.log(self.sigma_min), self.levels, dtype=torch.float64))
+
+
+def dotlist_overrides(pairs: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` pairs as typed decode-setting overrides (OmegaConf dotlist)."""
+    from omegaconf import OmegaConf
+
+    bad = [p for p in pairs if "=" not in p]
+    if bad:
+        raise ValueError(f"--set: expected KEY=VALUE, got {bad[0]!r}")
+    return dict(OmegaConf.to_container(OmegaConf.from_dotlist(pairs)))  # type: ignore[arg-type]
 
 
 def _preset_data(name_or_path: str, chain: tuple[str, ...] = ()) -> tuple[Path, dict[str, Any]]:
@@ -143,6 +158,18 @@ class PosteriorDecoder:
         """The settings that fix this decoder's output, `network_sigma_min: prior` resolved, for cache keys."""
         return replace(self.settings, network_sigma_min=self.network_floor()).identity()
 
+    def score_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The prior's score, its network under bfloat16 autocast when settings.network_precision asks for it."""
+        if self.settings.network_precision == "float32":
+            return self.prior.score
+        device_type = torch.device(self.device).type
+
+        def score(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+            with torch.autocast(device_type, dtype=torch.bfloat16):
+                return self.prior.score(x, sigma).float()
+
+        return score
+
     def check(self, m: Measurements) -> None:
         if m.sample_rate != self.prior.sample_rate:
             raise PriorError(
@@ -178,7 +205,7 @@ class PosteriorDecoder:
         cond = cond_cls(mt, zeta=st.zeta, energy_weight=st.energy_weight, **kwargs)
         seg = int(self.prior.config["data"]["segment_seconds"] * self.prior.sample_rate)
         chunk = int(st.chunk_seconds * m.sample_rate) if st.chunk_seconds > 0 else seg
-        chunker = ChunkedScore(self.prior.score, m.num_samples, chunk, int(st.overlap_seconds * m.sample_rate))
+        chunker = ChunkedScore(self.score_fn(), m.num_samples, chunk, int(st.overlap_seconds * m.sample_rate))
         chunker.gains = self._gains(m, chunker, gain)
         g = torch.Generator().manual_seed(seed)
         sigmas = st.sigmas()
