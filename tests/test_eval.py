@@ -300,6 +300,20 @@ def test_tuning_items_are_disjoint_from_table_items(tmp_path):
     assert [it.name for it in items_from(tmp_path, "c", n=4, seconds=0.5)] == ["c/f00", "c/f03", "c/f06", "c/f09"]
 
 
+def test_items_with_the_same_file_name_get_distinct_names(tmp_path):
+    """Two pieces' movement1-0 (piano's validation split has both) must not share a name: tables pair by name."""
+    import soundfile as sf
+
+    from dps.eval.items import items_from
+
+    for folder, freq in (("beethoven", 3), ("mozart", 5), ("joplin", 7)):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "movement1-0.wav", np.sin(np.arange(22050) * freq / 50) * 0.1, 22050)
+    sf.write(tmp_path / "joplin" / "rag.wav", np.sin(np.arange(22050) / 9) * 0.1, 22050)
+    names = [it.name for it in items_from(tmp_path, "piano", n=4, seconds=0.5)]
+    assert names == ["piano/beethoven/movement1-0", "piano/joplin/movement1-0", "piano/rag", "piano/mozart/movement1-0"]
+
+
 def test_oracles_restore_exactly_the_part_they_name_and_restoring_uncoded_bins_beats_legacy(visqol):
     import torch
 

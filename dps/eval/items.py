@@ -75,7 +75,7 @@ def items_from(
         raise FileNotFoundError(f"{path}: no such manifest, audio file or folder")
     length = int(seconds * sample_rate) if seconds > 0 else 0
     min_len = int(min(MIN_SECONDS, seconds if seconds > 0 else MIN_SECONDS) * sample_rate)
-    items, used = [], set()
+    items, used, picked = [], set(), []
     for i in _spread(len(paths), n, offset):
         # A file too short to score is replaced by the next one in sorted order, so the other picks stay put.
         for k in (j % len(paths) for j in range(i, i + len(paths))):
@@ -89,6 +89,20 @@ def items_from(
                 raise ValueError(f"{path}: no audio file of at least {min_len / sample_rate:.2f} s")
             break
         used.add(k)
+        picked.append(paths[k])
         x = loudest_excerpt(x, length) if length else x
         items.append(Item(f"{content}/{paths[k].stem}", content, x, sample_rate))
+    return _unique_names(items, picked)
+
+
+def _unique_names(items: list[Item], paths: list[Path]) -> list[Item]:
+    """Items whose file stems collide (piano: mozart/movement1-0 and beethoven/movement1-0) keep their folder."""
+    stems = [it.name for it in items]
+    for it, p in zip(items, paths, strict=True):
+        if stems.count(it.name) > 1:
+            it.name = f"{it.content}/{p.parent.name}/{p.stem}"
+    names = [it.name for it in items]
+    for i, it in enumerate(items):
+        if names.count(it.name) > 1:  # the folder collides too: its rank among the picks decides
+            it.name = f"{it.name}#{i}"
     return items
