@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dps.eval.__main__ import DEFAULT_CACHE, DEFAULT_ROOT, _settings
+from dps.eval.__main__ import DEFAULT_CACHE, DEFAULT_ROOT
 from dps.eval.items import items_from
 from dps.eval.table import TableRunner
+from dps.sampler.decoder import dotlist_overrides
 
 DEFAULT_GRID = [
     "",
@@ -61,7 +62,7 @@ def main() -> None:
     results = []
     print(f"{len(items)} items of {args.content} at {args.bitrate:g} kb/s; legacy {base.mean():.3f}", flush=True)
     for spec in args.grid:
-        overrides = _settings([p for p in spec.split(",") if p])
+        overrides = dotlist_overrides([p for p in spec.split(",") if p])
         t0 = time.perf_counter()
         runner = TableRunner(
             [args.decoder], [args.prior], args.preset, cache=args.cache, workers=args.workers, overrides=overrides
