@@ -69,6 +69,29 @@ def test_loss_halves_on_one_segment(family, tmp_path):
     assert after < 0.5 * before, (before, after)
 
 
+def test_mdct_unet_keeps_its_transforms_in_float32_under_bf16_autocast(monkeypatch):
+    """Under autocast (bf16-mixed training, bf16 decoding) only the U-Net body runs in bfloat16, not the MDCT."""
+    import dps.prior.unet2d as unet2d
+
+    seen = []
+
+    def spy(f):
+        def wrapped(*args, **kwargs):
+            out = f(*args, **kwargs)
+            seen.append((f.__name__, out.dtype))
+            return out
+
+        return wrapped
+
+    monkeypatch.setattr(unet2d, "mdct", spy(unet2d.mdct))
+    monkeypatch.setattr(unet2d, "imdct", spy(unet2d.imdct))
+    net = unet2d.MDCTUNet(channels=(8, 16), blocks=1, emb_dim=16)
+    x = torch.randn(2, 4096)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        y = net(x, torch.zeros(2))
+    assert seen == [("mdct", torch.float32), ("imdct", torch.float32)] and y.dtype == torch.float32
+
+
 def test_gaussian_data_learns_the_analytic_score(tmp_path):
     """Data x ~ N(0, s0^2 I) has score -x/(s0^2 + sigma^2) at every sigma; s0 != sigma_data so F must learn."""
     s0 = 0.03
