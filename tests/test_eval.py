@@ -312,6 +312,11 @@ def test_items_with_the_same_file_name_get_distinct_names(tmp_path):
     sf.write(tmp_path / "joplin" / "rag.wav", np.sin(np.arange(22050) / 9) * 0.1, 22050)
     names = [it.name for it in items_from(tmp_path, "piano", n=4, seconds=0.5)]
     assert names == ["piano/beethoven/movement1-0", "piano/joplin/movement1-0", "piano/rag", "piano/mozart/movement1-0"]
+    # Folder names collide too (a/x/m and b/x/m): the pick's rank tells them apart.
+    for top in ("a", "b"):
+        (tmp_path / "deep" / top / "x").mkdir(parents=True)
+        sf.write(tmp_path / "deep" / top / "x" / "m.wav", np.sin(np.arange(22050) / 11) * 0.1, 22050)
+    assert [it.name for it in items_from(tmp_path / "deep", "c", n=2, seconds=0.5)] == ["c/x/m#0", "c/x/m#1"]
 
 
 def test_oracles_restore_exactly_the_part_they_name_and_restoring_uncoded_bins_beats_legacy(visqol):

@@ -11,11 +11,25 @@ from dps.codec import encode, parse
 from dps.dsp import mdct
 from dps.sampler.chunking import ChunkedScore
 from dps.sampler.conditioning import MeasurementTensors, NoisyMeanConditioning, TweedieConditioning, energy_term
-from dps.sampler.intervals import interval_loglik_and_grads, log_interval_prob, standardize
+from dps.sampler.intervals import interval_loglik_and_grads, standardize
 from dps.sampler.langevin import sample
 from tests.conftest import load_fixture
 
 INF = float("inf")
+
+
+def log_interval_prob(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Reference log(Phi(b) - Phi(a)) for a < b by log_ndtr differences, differentiable by autograd."""
+    flip = a > 0
+    lo = torch.where(flip, -b, a)
+    hi = torch.where(flip, -a, b)
+    log_hi = torch.special.log_ndtr(hi)
+    log_lo = torch.special.log_ndtr(lo)
+    # both in the lower tail: log Phi(hi) + log1p(-Phi(lo)/Phi(hi))
+    tail = log_hi + torch.log1p(-torch.exp((log_lo - log_hi).clamp(max=0.0)).clamp(max=1 - 1e-16))
+    # straddling zero: 1 - Phi(lo) - Phi(-hi), both terms <= 1/2
+    middle = torch.log1p(-(torch.exp(log_lo) + torch.special.ndtr(-hi)).clamp(max=1 - 1e-16))
+    return torch.where(hi <= 0, tail, middle)
 
 
 def _random_intervals(n, g):

@@ -13,20 +13,6 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 TAIL = 50.0
 
 
-def log_interval_prob(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """log(Phi(b) - Phi(a)) for a < b: flip to the lower tail, then log_ndtr differences (no cancellation)."""
-    flip = a > 0
-    lo = torch.where(flip, -b, a)
-    hi = torch.where(flip, -a, b)
-    log_hi = torch.special.log_ndtr(hi)
-    log_lo = torch.special.log_ndtr(lo)
-    # both in the lower tail: log Phi(hi) + log1p(-Phi(lo)/Phi(hi))
-    tail = log_hi + torch.log1p(-torch.exp((log_lo - log_hi).clamp(max=0.0)).clamp(max=1 - 1e-16))
-    # straddling zero: 1 - Phi(lo) - Phi(-hi), both terms <= 1/2
-    middle = torch.log1p(-(torch.exp(log_lo) + torch.special.ndtr(-hi)).clamp(max=1 - 1e-16))
-    return torch.where(hi <= 0, tail, middle)
-
-
 def interval_loglik_and_grads(
     mean: torch.Tensor, scale: torch.Tensor | float, lower: torch.Tensor, upper: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
