@@ -110,17 +110,24 @@ def main() -> None:
         )
     # (row, preset, overrides, conditionings); "network at every level" is `fast` as it was until session 10.
     bf16 = {"network_precision": "bfloat16"}
+    compiled = {"network_compile": True, **bf16}
     both, noisy = ("noisy_mean", "tweedie"), ("noisy_mean",)
     runs = [
         ("fast", "fast", {}, both),
         ("fast, bfloat16 network", "fast", bf16, both),
+        ("fast, compiled bfloat16 network", "fast", compiled, noisy),
         ("fast, network at every level", "fast", {"network_sigma_min": 0.0}, both),
         ("paper", "paper", {"levels": args.paper_levels}, both),
         ("paper, bfloat16 network", "paper", {"levels": args.paper_levels, **bf16}, noisy),
+        ("paper, compiled bfloat16 network", "paper", {"levels": args.paper_levels, **compiled}, noisy),
     ]
     for name, preset, kw, conds in runs:
         for cond in conds:
             dec = PosteriorDecoder(prior, DecodeSettings.from_preset(preset, conditioning=cond, **kw))
+            row = {}
+            if kw.get("network_compile"):  # the first decode compiles; the row times the next one
+                _, st = dec.decode(m)
+                row["first_decode_wall_s"] = st["wall_s"]
             _, st = dec.decode(m)
             rows.append(
                 {
@@ -130,6 +137,7 @@ def main() -> None:
                     "vjp": st["vjp"],
                     "wall_s": st["wall_s"],
                     "inside_pct": 100 * st["inside"],
+                    **row,
                 }
             )
     ratio = per_step["noisy_mean"] / per_step["tweedie"]
@@ -144,6 +152,9 @@ def main() -> None:
             f"| {r['what']} | {r.get('seconds_per_step', float('nan')):.3f} | {r.get('rtf', float('nan')):.2f} | "
             f"{r['nfe']} | {r['vjp']} | {r.get('inside_pct', float('nan')):.2f} |"
         )
+    for r in rows:
+        if "first_decode_wall_s" in r:
+            print(f"{r['what']}: first decode {r['first_decode_wall_s']:.1f} s (compiling), the row is the second")
     print(
         "one noisy-mean step of `fast`, mean ms: "
         + ", ".join(f"{k} {v:.1f}" for k, v in profile.items())

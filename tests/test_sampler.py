@@ -230,6 +230,29 @@ def test_chunked_score_equals_whole_for_a_pointwise_score():
     torch.testing.assert_close(chunked(x, s), score(x, s), rtol=1e-12, atol=1e-12)
 
 
+def test_chunked_score_batches_rows_like_single_rows():
+    from dps.prior.unet1d import WaveUNet
+
+    torch.manual_seed(0)
+    net = WaveUNet(patch=16, channels=(16, 24), blocks=1, kernel=3, emb_dim=32, attention=False).double()
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    calls = []
+
+    def score(x, sigma):
+        calls.append(x.shape[0])
+        return net(x, sigma.log() / 4)
+
+    x = torch.randn(3, 11000, dtype=torch.float64) * 0.1
+    s = torch.tensor([0.1, 0.03, 0.01], dtype=torch.float64)
+    chunked = ChunkedScore(score, 11000, 4096, 1024, gains=torch.tensor([1.0, 2.0, 0.5, 1.5]))
+    assert len(chunked.starts) == 4
+    together = chunked(x, s)
+    assert calls == [12]  # all 3 x 4 chunks in one network batch
+    rows = torch.cat([chunked(x[i : i + 1], s[i : i + 1]) for i in range(3)])
+    torch.testing.assert_close(together, rows, rtol=1e-10, atol=1e-12)
+
+
 def test_chunked_network_agrees_away_from_seams_and_has_no_jumps():
     from dps.prior.unet1d import WaveUNet
 
@@ -318,6 +341,33 @@ def test_trainer_predict_decodes_a_folder(smoke_prior_file, tmp_path):
     assert all(r["inside"] > 0.99 and r["nfe"] == 12 and r["steps"] == 18 for r in results), results
 
 
+def test_samples_average_independent_chains(smoke_prior, monkeypatch):
+    import dps.sampler.decoder as decoder_module
+    from dps.sampler import DecodeSettings, PosteriorDecoder
+
+    chains = []
+
+    def spy(*args, **kwargs):
+        y, stats = real_sample(*args, **kwargs)
+        chains.append(y.detach().clone())
+        return y, stats
+
+    real_sample = decoder_module.sample
+    monkeypatch.setattr(decoder_module, "sample", spy)
+    x = load_fixture("speech")[:22050]
+    m = parse(encode(x, 16))
+    settings = DecodeSettings.from_preset("fast", levels=4, steps_per_level=2, network_sigma_min=0, samples=3)
+    decoder = PosteriorDecoder(smoke_prior, settings)
+    y, stats = decoder.decode(m, seed=0)
+    (batch,) = chains
+    assert batch.shape == (3, len(x)) and stats["nfe"] == 8  # the 3 chains share each network pass
+    assert float((batch[0] - batch[1]).abs().max()) > 0  # independent chains, not copies
+    gain = smoke_prior.denoiser.sigma_data / np.sqrt(decoder_module.frame_energy(m).sum() / m.num_samples)
+    np.testing.assert_allclose(batch.double().mean(0).numpy() / gain, y, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="samples: expected an integer >= 1, got 0"):
+        DecodeSettings.from_preset("fast", samples=0)
+
+
 def test_unstable_or_unknown_settings_are_clear_errors():
     from dps.sampler import DecodeSettings
 
@@ -372,6 +422,27 @@ def test_bfloat16_network_decodes_close_to_float32(smoke_prior):
     assert 0 < np.sqrt(np.mean(diff**2)) < 0.05 * np.sqrt(np.mean(out["float32"] ** 2))
     with pytest.raises(ValueError, match="network_precision: expected float32 or bfloat16, got 'fp8'"):
         DecodeSettings.from_preset("fast", network_precision="fp8")
+
+
+def test_compiled_network_decodes_as_eager(smoke_prior):
+    """network_compile runs the score through torch.compile (inductor): same NFE, output equal to rounding."""
+    import torch._dynamo
+
+    from dps.sampler import DecodeSettings, PosteriorDecoder
+
+    torch._dynamo.reset()
+    m = parse(encode(load_fixture("speech")[:11025], 16))
+    out, stats = {}, {}
+    for compiled in (False, True):
+        settings = DecodeSettings.from_preset("fast", levels=4, steps_per_level=2, network_compile=compiled)
+        decoder = PosteriorDecoder(smoke_prior, settings)
+        out[compiled], stats[compiled] = decoder.decode(m, seed=2)
+    assert decoder._compiled is not None and torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1
+    assert stats[True]["nfe"] == stats[False]["nfe"] > 0 and stats[True]["inside"] >= 0.99
+    diff = out[True] - out[False]
+    assert np.sqrt(np.mean(diff**2)) < 1e-4 * np.sqrt(np.mean(out[False] ** 2))
+    with pytest.raises(ValueError, match="network_compile: expected true or false, got 'yes'"):
+        DecodeSettings.from_preset("fast", network_compile="yes")
 
 
 def test_warm_fill_sets_the_warm_starts_noise_fill_and_stays_inside(smoke_prior):

@@ -62,19 +62,19 @@ class ChunkedScore:
         self._weights: dict[torch.dtype, torch.Tensor] = {}
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        if x.shape[0] != 1:
-            return torch.cat([self(x[i : i + 1], sigma[i : i + 1]) for i in range(x.shape[0])])
         if x.dtype not in self._weights:
             self._weights[x.dtype] = crossfade_weights(self.length, self.chunk, self.starts, self.overlap, x.dtype)
         weights = self._weights[x.dtype].to(x.device)
         gains = self.gains.to(x.device, x.dtype)
-        pieces = torch.stack([x[0, s : s + self.chunk] for s in self.starts]) * gains[:, None]
-        sig = sigma[0] * gains
+        rows, n = x.shape[0], len(self.starts)
+        # Every chunk of every row in one network batch: (rows * chunks, C).
+        pieces = (torch.stack([x[:, s : s + self.chunk] for s in self.starts], dim=1) * gains[:, None]).flatten(0, 1)
+        sig = (sigma.reshape(rows, 1) * gains).flatten()
         outs = []
-        for i in range(0, len(self.starts), self.max_batch):
+        for i in range(0, rows * n, self.max_batch):
             outs.append(self.score_fn(pieces[i : i + self.max_batch], sig[i : i + self.max_batch]))
-        scores = torch.cat(outs) * gains[:, None] * weights
-        out = torch.zeros_like(x[0])
+        scores = torch.cat(outs).reshape(rows, n, self.chunk) * gains[:, None] * weights
+        out = torch.zeros_like(x)
         for i, s in enumerate(self.starts):
-            out = out.index_add(0, torch.arange(s, s + self.chunk, device=x.device), scores[i])
-        return out[None]
+            out = out.index_add(1, torch.arange(s, s + self.chunk, device=x.device), scores[:, i])
+        return out

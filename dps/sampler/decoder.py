@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -45,7 +46,12 @@ class DecodeSettings:
     network_sigma_min: float | str = 0.0
     # bfloat16: the network's matmuls and convolutions under autocast (the sampler and conditioning stay float32).
     network_precision: str = "float32"
+    # torch.compile the network and its preconditioning (inductor): the first decode pays the compile (~45 s on
+    # 2 CPU cores, cached on disk after), later ones run fused kernels (with bfloat16, ~17 % less network time).
+    network_compile: bool = False
     final_temperature: float | None = None
+    # Independent chains averaged into the output: a Monte Carlo estimate of the posterior mean E[x | y].
+    samples: int = 1
     chunk_seconds: float = 0.0
     overlap_seconds: float = 0.25
     level_normalize: bool = True
@@ -70,6 +76,8 @@ class DecodeSettings:
             raise ValueError(f"init: expected warm or noise, got {self.init!r}")
         if self.warm_fill is not None and not 0.0 <= self.warm_fill <= 4.0:
             raise ValueError(f"warm_fill: expected a noise-fill factor in [0, 4] or null, got {self.warm_fill}")
+        if not isinstance(self.samples, int) or self.samples < 1:
+            raise ValueError(f"samples: expected an integer >= 1, got {self.samples!r}")
         if self.levels < 1 or self.steps_per_level < 1:
             raise ValueError("levels and steps_per_level must be >= 1")
         if self.step_size <= 0 or self.zeta < 0:
@@ -77,6 +85,8 @@ class DecodeSettings:
         nsm = self.network_sigma_min
         if nsm != "prior" and (isinstance(nsm, str) or nsm < 0):
             raise ValueError(f"network_sigma_min: expected a sigma >= 0 or 'prior', got {nsm!r}")
+        if not isinstance(self.network_compile, bool):
+            raise ValueError(f"network_compile: expected true or false, got {self.network_compile!r}")
         if self.network_precision not in ("float32", "bfloat16"):
             raise ValueError(f"network_precision: expected float32 or bfloat16, got {self.network_precision!r}")
         if self.tweedie_spread <= 0:
@@ -89,7 +99,7 @@ class DecodeSettings:
             raise ValueError(f"{name} must be < 2 for a stable likelihood step, got {k:g}")
 
     # Fields added after decodes were first cached: left out of identity() at their default, so old keys stay valid.
-    _KEY_OPTIONAL = ("warm_fill", "network_sigma_min", "network_precision")
+    _KEY_OPTIONAL = ("warm_fill", "network_sigma_min", "network_precision", "network_compile", "samples")
 
     def identity(self) -> dict[str, Any]:
         """The settings that determine a decode, for cache keys."""
@@ -148,6 +158,7 @@ class PosteriorDecoder:
         self.settings = settings or DecodeSettings()
         self.settings.validate()
         self.device = device
+        self._compiled: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def network_floor(self) -> float:
         """The sigma below which the sampler skips the network (settings.network_sigma_min resolved)."""
@@ -159,14 +170,22 @@ class PosteriorDecoder:
         return replace(self.settings, network_sigma_min=self.network_floor()).identity()
 
     def score_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-        """The prior's score, its network under bfloat16 autocast when settings.network_precision asks for it."""
+        """The prior's score, compiled and under bfloat16 autocast when the settings ask for them."""
+        prior_score = self.prior.score
+        if self.settings.network_compile:
+            if self._compiled is None:
+                # Dynamo traces through the MDCT's lru_cache'd basis and warns; the basis depends on its
+                # arguments only, so tracing it is exact.
+                warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`")
+                self._compiled = torch.compile(self.prior.score)
+            prior_score = self._compiled
         if self.settings.network_precision == "float32":
-            return self.prior.score
+            return prior_score
         device_type = torch.device(self.device).type
 
         def score(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
             with torch.autocast(device_type, dtype=torch.bfloat16):
-                return self.prior.score(x, sigma).float()
+                return prior_score(x, sigma).float()
 
         return score
 
@@ -209,11 +228,12 @@ class PosteriorDecoder:
         chunker.gains = self._gains(m, chunker, gain)
         g = torch.Generator().manual_seed(seed)
         sigmas = st.sigmas()
+        shape = (st.samples, m.num_samples)
         if st.init == "warm":
-            x = torch.from_numpy(decode_legacy(m, st.warm_fill, seed=seed) * gain).float()[None]
-            x = x + float(sigmas[0]) * torch.randn(x.shape, generator=g)
+            x = torch.from_numpy(decode_legacy(m, st.warm_fill, seed=seed) * gain).float().expand(shape)
+            x = x + float(sigmas[0]) * torch.randn(shape, generator=g)
         else:
-            x = float(sigmas[0]) * torch.randn((1, m.num_samples), generator=g)
+            x = float(sigmas[0]) * torch.randn(shape, generator=g)
         x = x.to(self.device)
         y, stats = sample(
             chunker,
@@ -229,7 +249,7 @@ class PosteriorDecoder:
             progress=progress,
             network_sigma_min=self.network_floor(),
         )
-        out = y[0].detach().to(torch.float64).cpu().numpy() / gain
+        out = y.detach().to(torch.float64).mean(0).cpu().numpy() / gain
         if not np.isfinite(out).all():
             raise ValueError(  # a settings problem, reported as a one-line error by the command lines
                 f"the sampler diverged (non-finite samples) with step_size {st.step_size}, zeta {st.zeta}: lower them"
