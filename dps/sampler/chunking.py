@@ -40,7 +40,7 @@ def crossfade_weights(length: int, chunk: int, starts: list[int], overlap: int, 
 
 
 class ChunkedScore:
-    """score(x, sigma) for (1, T) signals via (chunks, C) network batches; gains g_c rescale the model:
+    """score(x, sigma) for (rows, T) signals via (rows * chunks, C) network batches; gains g_c rescale the model:
     score_x(x, sigma) = g score'(g x, g sigma), so every chunk is seen at the level the prior was trained on."""
 
     def __init__(
