@@ -65,6 +65,26 @@ def step_profile(prior, m) -> dict[str, float]:
     return {k: totals.get(k, 0.0) / st["steps"] for k in order}
 
 
+def conditioning_ms(m, calls: int = 40) -> dict[str, float]:
+    """Median ms of one noisy-mean likelihood + gradient (MDCT, both terms, inverse MDCT), eager and compiled."""
+    from dps.sampler.conditioning import MeasurementTensors, NoisyMeanConditioning
+
+    mt = MeasurementTensors.from_measurements(m)
+    x = torch.randn(1, m.num_samples, generator=torch.Generator().manual_seed(0)) * 0.1
+    sigma = torch.full((1,), 1e-3)
+    out = {}
+    for name, compiled in (("eager", False), ("compiled", True)):
+        cond = NoisyMeanConditioning(mt, compiled=compiled)
+        cond.likelihood_at(x, sigma)  # compiles when asked
+        times = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            cond.likelihood_at(x, sigma)
+            times.append(1000 * (time.perf_counter() - t0))
+        out[name] = statistics.median(times)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prior", default="speech")
@@ -81,6 +101,7 @@ def main() -> None:
     prior = load_prior(resolve_prior(args.prior))
     rows = []
     profile = step_profile(prior, m)
+    cond_ms = conditioning_ms(m)
     decoders = {
         cond: PosteriorDecoder(
             prior, DecodeSettings.from_preset("fast", conditioning=cond, levels=10, network_sigma_min=0.0)
@@ -110,22 +131,29 @@ def main() -> None:
         )
     # (row, preset, overrides, conditionings); "network at every level" is `fast` as it was until session 10.
     bf16 = {"network_precision": "bfloat16"}
-    compiled = {"network_compile": True, **bf16}
+    cc = {"conditioning_compile": True}
+    compiled = {"network_compile": True, **bf16, **cc}
+    fewest = {**compiled, "min_overlap_seconds": 0.125}  # 4 s: 3 chunks instead of 4
     both, noisy = ("noisy_mean", "tweedie"), ("noisy_mean",)
+    paper = {"levels": args.paper_levels}
     runs = [
         ("fast", "fast", {}, both),
         ("fast, bfloat16 network", "fast", bf16, both),
-        ("fast, compiled bfloat16 network", "fast", compiled, noisy),
+        ("fast, compiled conditioning", "fast", cc, noisy),
+        ("fast, compiled bfloat16 network and conditioning", "fast", compiled, noisy),
+        ("fast, compiled as above, fewest chunks (min_overlap_seconds 0.125)", "fast", fewest, noisy),
         ("fast, network at every level", "fast", {"network_sigma_min": 0.0}, both),
-        ("paper", "paper", {"levels": args.paper_levels}, both),
-        ("paper, bfloat16 network", "paper", {"levels": args.paper_levels, **bf16}, noisy),
-        ("paper, compiled bfloat16 network", "paper", {"levels": args.paper_levels, **compiled}, noisy),
+        ("paper", "paper", paper, both),
+        ("paper, bfloat16 network", "paper", {**paper, **bf16}, noisy),
+        ("paper, compiled conditioning", "paper", {**paper, **cc}, noisy),
+        ("paper, compiled bfloat16 network and conditioning", "paper", {**paper, **compiled}, noisy),
+        ("paper, compiled as above, fewest chunks (min_overlap_seconds 0.125)", "paper", {**paper, **fewest}, noisy),
     ]
     for name, preset, kw, conds in runs:
         for cond in conds:
             dec = PosteriorDecoder(prior, DecodeSettings.from_preset(preset, conditioning=cond, **kw))
             row = {}
-            if kw.get("network_compile"):  # the first decode compiles; the row times the next one
+            if kw.get("network_compile") or kw.get("conditioning_compile"):  # the first decode compiles; time the next
                 _, st = dec.decode(m)
                 row["first_decode_wall_s"] = st["wall_s"]
             _, st = dec.decode(m)
@@ -137,6 +165,7 @@ def main() -> None:
                     "vjp": st["vjp"],
                     "wall_s": st["wall_s"],
                     "inside_pct": 100 * st["inside"],
+                    "chunks": st["chunks"],
                     **row,
                 }
             )
@@ -145,12 +174,12 @@ def main() -> None:
         f"prior {args.prior} ({sum(p.numel() for p in prior.parameters()) / 1e6:.2f} M parameters), "
         f"{args.seconds:g} s of speech at 16 kb/s, torch threads {torch.get_num_threads()}"
     )
-    print("| run | s/step | RTF | network evaluations | VJPs | % coefficients inside |")
-    print("|---|---|---|---|---|---|")
+    print("| run | s/step | RTF | network evaluations | VJPs | % coefficients inside | chunks |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['what']} | {r.get('seconds_per_step', float('nan')):.3f} | {r.get('rtf', float('nan')):.2f} | "
-            f"{r['nfe']} | {r['vjp']} | {r.get('inside_pct', float('nan')):.2f} |"
+            f"{r['nfe']} | {r['vjp']} | {r.get('inside_pct', float('nan')):.2f} | {r.get('chunks', '')} |"
         )
     for r in rows:
         if "first_decode_wall_s" in r:
@@ -159,6 +188,9 @@ def main() -> None:
         "one noisy-mean step of `fast`, mean ms: "
         + ", ".join(f"{k} {v:.1f}" for k, v in profile.items())
         + " (conditioning = MDCT + both terms + inverse MDCT; the step also draws noise and updates x)"
+    )
+    print(
+        f"noisy-mean conditioning per call, median ms: eager {cond_ms['eager']:.1f}, compiled {cond_ms['compiled']:.1f}"
     )
     rounds = [n / t for n, t in zip(times["noisy_mean"], times["tweedie"])]
     print(
@@ -176,6 +208,7 @@ def main() -> None:
                 "noisy_over_tweedie": ratio,
                 "noisy_over_tweedie_rounds": rounds,
                 "step_profile_ms": profile,
+                "conditioning_ms": cond_ms,
                 "peak_rss_mb": peak_rss_mb(),
             },
             indent=2,

@@ -230,6 +230,48 @@ def test_chunked_score_equals_whole_for_a_pointwise_score():
     torch.testing.assert_close(chunked(x, s), score(x, s), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("length", [88200, 132300, 66150, 40000, 32769])
+def test_min_overlap_layout_spreads_the_fewest_full_chunks_evenly(length):
+    from dps.sampler.chunking import chunk_starts
+
+    chunk, overlap, min_overlap = 32768, 5512, 2756
+    starts = chunk_starts(length, chunk, overlap, min_overlap)
+    assert starts[0] == 0 and starts[-1] == length - chunk  # full-length chunks that cover the signal
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert max(gaps) - min(gaps) <= 1 and chunk - max(gaps) >= min_overlap
+    assert len(starts) <= len(chunk_starts(length, chunk, overlap))
+    if len(starts) > 2:  # one chunk fewer would leave an overlap below min_overlap
+        assert chunk - (length - chunk) / (len(starts) - 2) < min_overlap
+    if length == 88200:  # 4 s at 22.05 kHz with the shipped priors' 1.486 s chunks: 3 instead of 4
+        assert len(starts) == 3 == len(chunk_starts(length, chunk, overlap)) - 1
+
+    def score(x, sigma):
+        return -x / (0.01 + sigma[:, None] ** 2)
+
+    x = torch.randn(2, length, dtype=torch.float64)
+    s = torch.tensor([0.05, 0.2], dtype=torch.float64)
+    chunked = ChunkedScore(score, length, chunk, overlap, min_overlap=min_overlap)
+    assert chunked.starts == starts and chunked.overlap <= overlap
+    torch.testing.assert_close(chunked(x, s), score(x, s), rtol=1e-12, atol=1e-12)  # weights sum to one
+
+
+def test_min_overlap_seconds_is_checked_and_takes_fewer_chunks(smoke_prior):
+    from dps.sampler import DecodeSettings, PosteriorDecoder
+
+    for bad in (0.5, -0.1, "x"):
+        with pytest.raises(ValueError, match="min_overlap_seconds: expected null or a value in"):
+            DecodeSettings.from_preset("fast", min_overlap_seconds=bad)
+    seg = smoke_prior.config["data"]["segment_seconds"]
+    m = parse(encode(load_fixture("speech")[: int(2.6 * seg * 22050)], 16))
+    chunks = {}
+    for mo in (None, 0.05):
+        settings = DecodeSettings.from_preset("fast", levels=4, steps_per_level=2, min_overlap_seconds=mo)
+        _, stats = PosteriorDecoder(smoke_prior, settings).decode(m)
+        chunks[mo] = stats["chunks"]
+        assert stats["inside"] >= 0.99
+    assert chunks == {None: 5, 0.05: 3}  # 0.372 s chunks: the 0.25 s overlap is capped at half a chunk
+
+
 def test_chunked_score_batches_rows_like_single_rows():
     from dps.prior.unet1d import WaveUNet
 
@@ -445,6 +487,31 @@ def test_compiled_network_decodes_as_eager(smoke_prior):
     assert np.sqrt(np.mean(diff**2)) < 1e-4 * np.sqrt(np.mean(out[False] ** 2))
     with pytest.raises(ValueError, match="network_compile: expected true or false, got 'yes'"):
         DecodeSettings.from_preset("fast", network_compile="yes")
+
+
+@pytest.mark.parametrize("conditioning", ["noisy_mean", "tweedie"])
+def test_compiled_conditioning_decodes_as_eager(smoke_prior, conditioning):
+    """conditioning_compile runs the float64 likelihood through torch.compile: output equal to rounding."""
+    from torch._dynamo.utils import counters
+
+    from dps.sampler import DecodeSettings, PosteriorDecoder
+
+    m = parse(encode(load_fixture("music")[:11025], 16))
+    out, stats, graphs = {}, {}, {}
+    for compiled in (False, True):
+        settings = DecodeSettings.from_preset(
+            "fast", conditioning=conditioning, levels=4, steps_per_level=2, conditioning_compile=compiled
+        )
+        before = counters["stats"]["unique_graphs"]
+        out[compiled], stats[compiled] = PosteriorDecoder(smoke_prior, settings).decode(m, seed=4)
+        graphs[compiled] = counters["stats"]["unique_graphs"] - before
+    assert graphs[False] == 0 and graphs[True] >= 1
+    assert stats[True]["nfe"] == stats[False]["nfe"] > 0 and stats[True]["vjp"] == stats[False]["vjp"]
+    assert stats[True]["inside"] >= 0.99
+    diff = out[True] - out[False]
+    assert np.sqrt(np.mean(diff**2)) < 1e-6 * np.sqrt(np.mean(out[False] ** 2))
+    with pytest.raises(ValueError, match="conditioning_compile: expected true or false, got 1"):
+        DecodeSettings.from_preset("fast", conditioning_compile=1)
 
 
 def test_warm_fill_sets_the_warm_starts_noise_fill_and_stays_inside(smoke_prior):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 
 import torch
@@ -22,6 +23,12 @@ def _basis(hop: int, dtype: torch.dtype, device: str) -> torch.Tensor:
     phase = math.pi / hop * (n[:, None] + 0.5 + hop / 2) * (k[None, :] + 0.5)
     basis = window[:, None] * math.sqrt(2.0 / hop) * torch.cos(phase)
     return basis.to(dtype=dtype, device=device)
+
+
+def quiet_dynamo_basis_warning() -> None:
+    """Dynamo warns when it traces through the lru_cache'd basis; the basis depends on its arguments only, so
+    tracing it is exact."""
+    warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`")
 
 
 def mdct(x: torch.Tensor, hop: int = 256) -> torch.Tensor:

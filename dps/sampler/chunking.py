@@ -9,9 +9,14 @@ import torch
 from dps.sampler.langevin import ScoreFn
 
 
-def chunk_starts(length: int, chunk: int, overlap: int) -> list[int]:
+def chunk_starts(length: int, chunk: int, overlap: int, min_overlap: int | None = None) -> list[int]:
+    """Chunk starts at a hop of chunk - overlap, the last pushed back to end at the signal's end; with min_overlap,
+    the fewest chunks whose overlaps are all >= min_overlap, spread evenly."""
     if length <= chunk:
         return [0]
+    if min_overlap is not None:
+        n = math.ceil((length - min_overlap) / (chunk - min_overlap))
+        return sorted({round(i * (length - chunk) / (n - 1)) for i in range(n)})
     hop = chunk - overlap
     n = math.ceil((length - chunk) / hop) + 1
     starts = [min(i * hop, length - chunk) for i in range(n)]
@@ -51,12 +56,17 @@ class ChunkedScore:
         overlap: int,
         gains: torch.Tensor | None = None,
         max_batch: int = 16,
+        min_overlap: int | None = None,
     ) -> None:
         self.score_fn = score_fn
         self.length = length
         self.chunk = min(chunk, length)
         self.overlap = min(overlap, self.chunk // 2)
-        self.starts = chunk_starts(length, self.chunk, self.overlap)
+        if min_overlap is not None:
+            min_overlap = min(min_overlap, self.overlap)
+        self.starts = chunk_starts(length, self.chunk, self.overlap, min_overlap)
+        if len(self.starts) > 1:  # crossfade within the narrowest overlap
+            self.overlap = min(self.overlap, min(self.chunk - (b - a) for a, b in zip(self.starts, self.starts[1:])))
         self.gains = gains if gains is not None else torch.ones(len(self.starts))
         self.max_batch = max_batch
         self._weights: dict[torch.dtype, torch.Tensor] = {}

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from dps.codec.measurements import Measurements
-from dps.dsp.mdct import imdct, mdct
+from dps.dsp.mdct import imdct, mdct, quiet_dynamo_basis_warning
 from dps.sampler.intervals import interval_loglik_and_grads
 from dps.sampler.langevin import ScoreFn
 
@@ -87,16 +87,26 @@ class NoisyMeanConditioning:
 
     needs_network_gradient = False
 
-    def __init__(self, mt: MeasurementTensors, zeta: float = 1.0, energy_weight: float = 1.0) -> None:
+    def __init__(
+        self, mt: MeasurementTensors, zeta: float = 1.0, energy_weight: float = 1.0, compiled: bool = False
+    ) -> None:
         self.mt = mt
         self.zeta = zeta
         self.energy_weight = energy_weight
+        self.use_energy = bool(energy_weight) and bool(mt.energy_cells.any())
+        if compiled:
+            quiet_dynamo_basis_warning()
+        # inductor fuses the ~40 float64 elementwise passes over the coefficients into a few loops (2x faster)
+        self._likelihood = torch.compile(self._likelihood_eager) if compiled else self._likelihood_eager
 
     def likelihood_at(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(log p(y | mean x, spread sigma), its time-domain gradient), both weighted by zeta."""
+        return self._likelihood(x, sigma)
+
+    def _likelihood_eager(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         coeffs = mdct(x.to(torch.float64), self.mt.hop)
         ll, g = coefficient_term(coeffs, sigma.to(torch.float64), self.mt)
-        if self.energy_weight and bool(self.mt.energy_cells.any()):
+        if self.use_energy:
             ll_e, g_e = energy_term(coeffs, sigma.to(torch.float64), self.mt)
             ll, g = ll + self.energy_weight * ll_e, g + self.energy_weight * g_e
         grad = imdct(g, self.mt.num_samples).to(x.dtype)
@@ -118,9 +128,14 @@ class TweedieConditioning(NoisyMeanConditioning):
     needs_network_gradient = True
 
     def __init__(
-        self, mt: MeasurementTensors, zeta: float = 1.0, energy_weight: float = 1.0, spread: float = 1.0
+        self,
+        mt: MeasurementTensors,
+        zeta: float = 1.0,
+        energy_weight: float = 1.0,
+        spread: float = 1.0,
+        compiled: bool = False,
     ) -> None:
-        super().__init__(mt, zeta, energy_weight)
+        super().__init__(mt, zeta, energy_weight, compiled)
         self.spread = spread
 
     def __call__(
