@@ -48,7 +48,7 @@ class DecodeSettings:
     # torch.compile the network and its preconditioning (inductor): the first decode pays the compile (~45 s on
     # 2 CPU cores, cached on disk after), later ones run fused kernels (with bfloat16, ~17 % less network time).
     network_compile: bool = False
-    # torch.compile the likelihood and its gradient (float64, unchanged to rounding): ~2.5x less conditioning time
+    # torch.compile the likelihood and its gradient (float64, unchanged to rounding): 1.8-2.9x less conditioning time
     # per step; the first decode compiles for ~9 s, a second input length once more, then lengths are dynamic.
     conditioning_compile: bool = False
     final_temperature: float | None = None
