@@ -1,6 +1,7 @@
 """Conditioning functions, the annealed Langevin sampler, chunking and the posterior decoder."""
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -265,7 +266,7 @@ def test_min_overlap_seconds_is_checked_and_takes_fewer_chunks(smoke_prior):
     m = parse(encode(load_fixture("speech")[: int(2.6 * seg * 22050)], 16))
     chunks = {}
     for mo in (None, 0.05):
-        settings = DecodeSettings.from_preset("fast", levels=4, steps_per_level=2, min_overlap_seconds=mo)
+        settings = replace(DecodeSettings.from_preset("fast", levels=4, steps_per_level=2), min_overlap_seconds=mo)
         _, stats = PosteriorDecoder(smoke_prior, settings).decode(m)
         chunks[mo] = stats["chunks"]
         assert stats["inside"] >= 0.99
