@@ -47,7 +47,8 @@ class Job:
             from dps.sampler import DecodeSettings, PosteriorDecoder
             from dps.sampler.decoder import dotlist_overrides
 
-            overrides = {"conditioning": args.conditioning, **dotlist_overrides(args.set)}
+            given = {"conditioning": args.conditioning} if args.conditioning else {}
+            overrides = {**given, **dotlist_overrides(args.set)}
             settings = DecodeSettings.from_preset(args.preset, **overrides)
             self.decoder = PosteriorDecoder(load_prior(resolve_prior(args.prior)), settings)
         self._visqol = None

@@ -1,7 +1,6 @@
 """Conditioning functions, the annealed Langevin sampler, chunking and the posterior decoder."""
 
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +257,7 @@ def test_min_overlap_layout_spreads_the_fewest_full_chunks_evenly(length):
 
 def test_min_overlap_seconds_is_checked_and_takes_fewer_chunks(smoke_prior):
     from dps.sampler import DecodeSettings, PosteriorDecoder
+    from dps.sampler.decoder import dotlist_overrides
 
     for bad in (0.5, -0.1, "x"):
         with pytest.raises(ValueError, match="min_overlap_seconds: expected null or a value in"):
@@ -266,10 +266,12 @@ def test_min_overlap_seconds_is_checked_and_takes_fewer_chunks(smoke_prior):
     m = parse(encode(load_fixture("speech")[: int(2.6 * seg * 22050)], 16))
     chunks = {}
     for mo in (None, 0.05):
-        settings = replace(DecodeSettings.from_preset("fast", levels=4, steps_per_level=2), min_overlap_seconds=mo)
+        settings = DecodeSettings.from_preset("fast", levels=4, steps_per_level=2, min_overlap_seconds=mo)
         _, stats = PosteriorDecoder(smoke_prior, settings).decode(m)
         chunks[mo] = stats["chunks"]
         assert stats["inside"] >= 0.99
+    unset = dotlist_overrides(["min_overlap_seconds=null"])  # --set restores the fixed-hop layout
+    assert DecodeSettings.from_preset("fast", **unset).min_overlap_seconds is None
     assert chunks == {None: 5, 0.05: 3}  # 0.372 s chunks: the 0.25 s overlap is capped at half a chunk
 
 

@@ -65,7 +65,7 @@ class DecodeSettings:
     @classmethod
     def from_preset(cls, name_or_path: str, **overrides: Any) -> DecodeSettings:
         path, data = _preset_data(name_or_path)
-        data.update({k: v for k, v in overrides.items() if v is not None})
+        data.update(overrides)  # None is a value here (`--set min_overlap_seconds=null`): callers drop unset options
         known_fields = {f.name for f in fields(cls)}
         bad = set(data) - known_fields
         if bad:
