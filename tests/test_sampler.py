@@ -230,6 +230,41 @@ def test_chunked_score_equals_whole_for_a_pointwise_score():
     torch.testing.assert_close(chunked(x, s), score(x, s), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("min_overlap", [None, 2756])
+@pytest.mark.parametrize("length", [88200, 132300, 40000, 300000])
+def test_centred_crossfade_mixes_two_chunks_only_within_one_ramp_per_overlap(length, min_overlap):
+    from dps.sampler.chunking import chunk_starts, crossfade_weights
+
+    chunk, ramp = 32768, 5512
+    starts = chunk_starts(length, chunk, ramp, min_overlap)
+    w = crossfade_weights(length, chunk, starts, ramp, torch.float64, centred=True)
+    total, mixed = torch.zeros(length, dtype=torch.float64), torch.zeros(length)
+    for i, s in enumerate(starts):
+        total[s : s + chunk] += w[i]
+        mixed[s : s + chunk] += (w[i] > 1e-6).float()
+    torch.testing.assert_close(total, torch.ones_like(total), rtol=0, atol=1e-12)  # a partition of unity
+    assert mixed.max() <= 2
+    shared = [a + chunk - b for a, b in zip(starts, starts[1:])]
+    assert int((mixed == 2).sum()) <= sum(min(ramp, o) for o in shared)  # no averaging outside the ramps
+    for i, (a, b) in enumerate(zip(starts, starts[1:])):
+        if a + chunk - b > ramp + 2:  # an overlap wider than the ramp: neither chunk's inner edge is used
+            assert w[i, -1] == 0 and w[i + 1, 0] == 0
+    edges = crossfade_weights(length, chunk, starts, ramp, torch.float64)
+    if any(o > ramp + 2 for o in shared):  # the default ramps at the edges average scores where chunks overlap
+        mixed_edges = sum(
+            torch.nn.functional.pad((edges[i] > 1e-6).float(), (s, length - s - chunk)) for i, s in enumerate(starts)
+        )
+        assert int((mixed_edges >= 2).sum()) > int((mixed == 2).sum())
+
+    def score(x, sigma):
+        return -x / (0.01 + sigma[:, None] ** 2)
+
+    x = torch.randn(1, length, dtype=torch.float64)
+    s = torch.tensor([0.05], dtype=torch.float64)
+    chunked = ChunkedScore(score, length, chunk, ramp, min_overlap=min_overlap, centred=True)
+    torch.testing.assert_close(chunked(x, s), score(x, s), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("length", [88200, 132300, 66150, 40000, 32769])
 def test_min_overlap_layout_spreads_the_fewest_full_chunks_evenly(length):
     from dps.sampler.chunking import chunk_starts
@@ -434,6 +469,8 @@ def test_unstable_or_unknown_settings_are_clear_errors():
         DecodeSettings.from_preset("fast", warm_fill=-0.5)
     with pytest.raises(ValueError, match="network_sigma_min: expected a sigma >= 0 or 'prior', got 'auto'"):
         DecodeSettings.from_preset("fast", network_sigma_min="auto")
+    with pytest.raises(ValueError, match="crossfade: expected edges or centred, got 'middle'"):
+        DecodeSettings.from_preset("fast", crossfade="middle")
 
 
 def test_a_preset_extends_its_base(tmp_path):

@@ -23,19 +23,40 @@ def chunk_starts(length: int, chunk: int, overlap: int, min_overlap: int | None 
     return sorted(set(starts))
 
 
-def crossfade_weights(length: int, chunk: int, starts: list[int], overlap: int, dtype: torch.dtype) -> torch.Tensor:
-    """Raised-cosine ramps over each overlap, normalized to a partition of unity: (chunks, chunk)."""
+def _fade(n: int) -> torch.Tensor:
+    """A raised-cosine rise over n samples; with its mirror image it sums to one."""
+    return 0.5 - 0.5 * torch.cos(math.pi * (torch.arange(n, dtype=torch.float64) + 0.5) / n)
+
+
+def crossfade_weights(
+    length: int, chunk: int, starts: list[int], overlap: int, dtype: torch.dtype, centred: bool = False
+) -> torch.Tensor:
+    """Raised-cosine ramps of `overlap` samples, normalized to a partition of unity: (chunks, chunk). By default
+    they sit at each chunk's inner edges, and where neighbours overlap by more than the ramp their scores are
+    averaged; `centred` puts one ramp at the middle of each neighbours' overlap and gives the rest of the overlap
+    to the chunk it is further inside, so no two chunks are averaged outside the ramps and no chunk's edge is used.
+    """
     if len(starts) == 1:
         return torch.ones(1, min(length, chunk), dtype=dtype)
-    ramp = torch.ones(chunk, dtype=torch.float64)
-    n = max(1, overlap)
-    fade = 0.5 - 0.5 * torch.cos(math.pi * (torch.arange(n, dtype=torch.float64) + 0.5) / n)
-    w = torch.stack([ramp.clone() for _ in starts])
-    for i in range(len(starts)):
-        if i > 0:
-            w[i, :n] = fade
-        if i < len(starts) - 1:
-            w[i, -n:] = fade.flip(0)
+    w = torch.ones(len(starts), chunk, dtype=torch.float64)
+    if centred:
+        for i, (a, b) in enumerate(zip(starts, starts[1:])):
+            shared = a + chunk - b
+            n = max(1, min(overlap, shared))
+            lo = min(max(round((a + chunk + b - n) / 2), b), a + chunk - n)  # absolute start of the ramp
+            fade = _fade(n)
+            w[i, lo - a : lo - a + n] *= fade.flip(0)
+            w[i, lo - a + n :] = 0
+            w[i + 1, : lo - b] = 0
+            w[i + 1, lo - b : lo - b + n] *= fade
+    else:
+        n = max(1, overlap)
+        fade = _fade(n)
+        for i in range(len(starts)):
+            if i > 0:
+                w[i, :n] = fade
+            if i < len(starts) - 1:
+                w[i, -n:] = fade.flip(0)
     total = torch.zeros(length, dtype=torch.float64)
     for i, s in enumerate(starts):
         total[s : s + chunk] += w[i]
@@ -57,8 +78,10 @@ class ChunkedScore:
         gains: torch.Tensor | None = None,
         max_batch: int = 16,
         min_overlap: int | None = None,
+        centred: bool = False,
     ) -> None:
         self.score_fn = score_fn
+        self.centred = centred
         self.length = length
         self.chunk = min(chunk, length)
         self.overlap = min(overlap, self.chunk // 2)
@@ -73,7 +96,9 @@ class ChunkedScore:
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if x.dtype not in self._weights:
-            self._weights[x.dtype] = crossfade_weights(self.length, self.chunk, self.starts, self.overlap, x.dtype)
+            self._weights[x.dtype] = crossfade_weights(
+                self.length, self.chunk, self.starts, self.overlap, x.dtype, centred=self.centred
+            )
         weights = self._weights[x.dtype].to(x.device)
         gains = self.gains.to(x.device, x.dtype)
         rows, n = x.shape[0], len(self.starts)

@@ -59,6 +59,9 @@ class DecodeSettings:
     # None: chunks at a hop of chunk - overlap, the last one pushed back to the end; a value: the fewest chunks
     # whose overlaps are all at least this long, evenly spread (4 s: 3 chunks instead of 4 at 0.125).
     min_overlap_seconds: float | None = None
+    # edges: ramps at each chunk's inner edges, scores averaged where neighbours overlap beyond them; centred: one
+    # ramp in the middle of each overlap, the rest of it to the chunk it is further inside (no averaging, no edges).
+    crossfade: str = "edges"
     level_normalize: bool = True
     max_chunk_gain_db: float = 12.0
 
@@ -101,6 +104,8 @@ class DecodeSettings:
                 f"min_overlap_seconds: expected null or a value in [0, overlap_seconds = {self.overlap_seconds}], "
                 f"got {mo!r}"
             )
+        if self.crossfade not in ("edges", "centred"):
+            raise ValueError(f"crossfade: expected edges or centred, got {self.crossfade!r}")
         if self.tweedie_spread <= 0:
             raise ValueError(f"tweedie_spread must be > 0, got {self.tweedie_spread}")
         # The likelihood step -step_size*zeta*(x - bound)/spread^2 (spread 1 for the noisy mean) overshoots past 2.
@@ -119,6 +124,7 @@ class DecodeSettings:
         "samples",
         "conditioning_compile",
         "min_overlap_seconds",
+        "crossfade",
     )
 
     def identity(self) -> dict[str, Any]:
@@ -244,7 +250,9 @@ class PosteriorDecoder:
         chunk = int(st.chunk_seconds * m.sample_rate) if st.chunk_seconds > 0 else seg
         overlap = int(st.overlap_seconds * m.sample_rate)
         min_overlap = None if st.min_overlap_seconds is None else int(st.min_overlap_seconds * m.sample_rate)
-        chunker = ChunkedScore(self.score_fn(), m.num_samples, chunk, overlap, min_overlap=min_overlap)
+        chunker = ChunkedScore(
+            self.score_fn(), m.num_samples, chunk, overlap, min_overlap=min_overlap, centred=st.crossfade == "centred"
+        )
         chunker.gains = self._gains(m, chunker, gain)
         g = torch.Generator().manual_seed(seed)
         sigmas = st.sigmas()
