@@ -473,6 +473,26 @@ def test_unstable_or_unknown_settings_are_clear_errors():
         DecodeSettings.from_preset("fast", crossfade="middle")
 
 
+def test_a_preset_section_applies_with_its_conditioning_only(tmp_path):
+    from dps.sampler import DecodeSettings
+
+    (tmp_path / "p.yaml").write_text("base: fast\ntemperature: 0.3\ntweedie:\n  temperature: 0.7\n  zeta: 1.0\n")
+    p = str(tmp_path / "p.yaml")
+    assert DecodeSettings.from_preset(p).temperature == 0.3
+    assert DecodeSettings.from_preset(p, conditioning="noisy_mean").temperature == 0.3
+    tw = DecodeSettings.from_preset(p, conditioning="tweedie")
+    assert (tw.conditioning, tw.temperature, tw.zeta) == ("tweedie", 0.7, 1.0)
+    assert DecodeSettings.from_preset(p, conditioning="tweedie", temperature=0.5).temperature == 0.5  # --set wins
+    (tmp_path / "q.yaml").write_text(f"base: {p}\nconditioning: tweedie\n")  # sections pass through `base:`
+    assert DecodeSettings.from_preset(str(tmp_path / "q.yaml")).temperature == 0.7
+    (tmp_path / "bad.yaml").write_text("base: fast\ntweedie:\n  temprature: 0.7\n")
+    with pytest.raises(ValueError, match="tweedie: unknown decode setting\\(s\\) \\['temprature'\\]"):
+        DecodeSettings.from_preset(str(tmp_path / "bad.yaml"))  # checked even when the section does not apply
+    (tmp_path / "flat.yaml").write_text("base: fast\ntweedie: 0.7\n")
+    with pytest.raises(ValueError, match="tweedie: expected a mapping"):
+        DecodeSettings.from_preset(str(tmp_path / "flat.yaml"))
+
+
 def test_a_preset_extends_its_base(tmp_path):
     """`base: NAME` takes another preset's settings and overrides them with the file's own; cycles are errors."""
     from dataclasses import replace

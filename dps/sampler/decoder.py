@@ -20,6 +20,7 @@ from dps.sampler.conditioning import MeasurementTensors, NoisyMeanConditioning, 
 from dps.sampler.langevin import sample
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "configs" / "decode"
+CONDITIONINGS = ("noisy_mean", "tweedie")
 
 
 @dataclass
@@ -67,9 +68,19 @@ class DecodeSettings:
 
     @classmethod
     def from_preset(cls, name_or_path: str, **overrides: Any) -> DecodeSettings:
+        """A preset's settings, then its `noisy_mean:` or `tweedie:` section for that conditioning, then overrides."""
         path, data = _preset_data(name_or_path)
-        data.update(overrides)  # None is a value here (`--set min_overlap_seconds=null`): callers drop unset options
+        sections = {c: data.pop(c) for c in CONDITIONINGS if c in data}
         known_fields = {f.name for f in fields(cls)}
+        for c, section in sections.items():
+            if not isinstance(section, dict):
+                raise ValueError(f"{path}: {c}: expected a mapping of decode settings, got {section!r}")
+            bad = set(section) - known_fields
+            if bad:
+                raise ValueError(f"{path}: {c}: unknown decode setting(s) {sorted(bad)}")
+        conditioning = overrides.get("conditioning", data.get("conditioning", cls.conditioning))
+        data.update(sections.get(conditioning, {}))
+        data.update(overrides)  # None is a value here (`--set min_overlap_seconds=null`): callers drop unset options
         bad = set(data) - known_fields
         if bad:
             raise ValueError(f"{path}: unknown decode setting(s) {sorted(bad)}")
@@ -78,7 +89,7 @@ class DecodeSettings:
         return s
 
     def validate(self) -> None:
-        if self.conditioning not in ("noisy_mean", "tweedie"):
+        if self.conditioning not in CONDITIONINGS:
             raise ValueError(f"conditioning: expected noisy_mean or tweedie, got {self.conditioning!r}")
         if self.init not in ("warm", "noise"):
             raise ValueError(f"init: expected warm or noise, got {self.init!r}")
