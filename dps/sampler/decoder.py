@@ -90,7 +90,7 @@ class DecodeSettings:
 
     def validate(self) -> None:
         if self.conditioning not in CONDITIONINGS:
-            raise ValueError(f"conditioning: expected noisy_mean or tweedie, got {self.conditioning!r}")
+            raise ValueError(f"conditioning: expected {' or '.join(CONDITIONINGS)}, got {self.conditioning!r}")
         if self.init not in ("warm", "noise"):
             raise ValueError(f"init: expected warm or noise, got {self.init!r}")
         if self.warm_fill is not None and not 0.0 <= self.warm_fill <= 4.0:
