@@ -217,6 +217,15 @@ def test_vjp_counts(measurements):
         assert st["vjp"] == CountingScore.backward_calls == (3 if isinstance(cond, TweedieConditioning) else 0)
         y_first, _ = sample(score, x, sig[:1], cond, steps_per_level=3, temperature=0.0)
         assert not torch.allclose(y, y_first)
+    # Tweedie above its sigma_min only: one VJP per step there, the noisy mean's step (same output) below
+    CountingScore.backward_calls = 0
+    _, st = sample(score, x, sig, TweedieConditioning(mt, sigma_min=0.05), steps_per_level=3)
+    assert (st["nfe"], st["vjp"], CountingScore.backward_calls) == (6, 3, 3)
+    x1 = torch.randn(1, m.num_samples, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 0.1
+    y_noisy, _ = sample(score, x1, sig, NoisyMeanConditioning(mt), temperature=0.0)
+    y_low, st = sample(score, x1, sig, TweedieConditioning(mt, sigma_min=1.0), temperature=0.0)
+    y_tw, _ = sample(score, x1, sig, TweedieConditioning(mt), temperature=0.0)
+    assert st["vjp"] == 0 and torch.equal(y_low, y_noisy) and not torch.allclose(y_tw, y_noisy)
 
 
 def test_chunked_score_equals_whole_for_a_pointwise_score():
@@ -471,6 +480,9 @@ def test_unstable_or_unknown_settings_are_clear_errors():
         DecodeSettings.from_preset("fast", network_sigma_min="auto")
     with pytest.raises(ValueError, match="crossfade: expected edges or centred, got 'middle'"):
         DecodeSettings.from_preset("fast", crossfade="middle")
+    with pytest.raises(ValueError, match="tweedie_sigma_min: expected a sigma >= 0, got -0.001"):
+        DecodeSettings.from_preset("fast", conditioning="tweedie", tweedie_sigma_min=-1e-3)
+    assert "tweedie_sigma_min" not in DecodeSettings.from_preset("fast").identity()  # old cache keys stay valid
 
 
 def test_a_preset_section_applies_with_its_conditioning_only(tmp_path):

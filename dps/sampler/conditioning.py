@@ -123,7 +123,10 @@ class NoisyMeanConditioning:
 
 
 class TweedieConditioning(NoisyMeanConditioning):
-    """The same likelihood at x0 = x + sigma^2 score(x, sigma), differentiated through the network (one VJP)."""
+    """The same likelihood at x0 = x + sigma^2 score(x, sigma), differentiated through the network (one VJP).
+
+    Below sigma_min it falls back to the noisy mean (no VJP), where x0 and x differ by little more than sigma.
+    """
 
     needs_network_gradient = True
 
@@ -134,13 +137,17 @@ class TweedieConditioning(NoisyMeanConditioning):
         energy_weight: float = 1.0,
         spread: float = 1.0,
         compiled: bool = False,
+        sigma_min: float = 0.0,
     ) -> None:
         super().__init__(mt, zeta, energy_weight, compiled)
         self.spread = spread
+        self.sigma_min = sigma_min
 
     def __call__(
         self, score_fn: ScoreFn, x: torch.Tensor, sigma: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, int]]:
+        if float(sigma.max()) < self.sigma_min:
+            return super().__call__(score_fn, x, sigma)
         with torch.enable_grad():
             xg = x.detach().requires_grad_(True)
             score = score_fn(xg, sigma)

@@ -41,6 +41,8 @@ class DecodeSettings:
     energy_term: str = "zero_bands"
     energy_weight: float = 1.0
     tweedie_spread: float = 1.0
+    # Tweedie conditioning only at sigma >= this, the noisy mean below it (no vector-Jacobian product there).
+    tweedie_sigma_min: float = 0.0
     final_denoise: bool = False
     # Below it: likelihood steps only, no network pass; "prior": the prior's training sigma_min; 0: never skip.
     network_sigma_min: float | str = 0.0
@@ -119,6 +121,9 @@ class DecodeSettings:
             raise ValueError(f"crossfade: expected edges or centred, got {self.crossfade!r}")
         if self.tweedie_spread <= 0:
             raise ValueError(f"tweedie_spread must be > 0, got {self.tweedie_spread}")
+        tsm = self.tweedie_sigma_min
+        if isinstance(tsm, (bool, str)) or tsm < 0:
+            raise ValueError(f"tweedie_sigma_min: expected a sigma >= 0, got {tsm!r}")
         # The likelihood step -step_size*zeta*(x - bound)/spread^2 (spread 1 for the noisy mean) overshoots past 2.
         tweedie = self.conditioning == "tweedie"
         k = self.step_size * self.zeta / (self.tweedie_spread**2 if tweedie else 1.0)
@@ -136,6 +141,7 @@ class DecodeSettings:
         "conditioning_compile",
         "min_overlap_seconds",
         "crossfade",
+        "tweedie_sigma_min",
     )
 
     def identity(self) -> dict[str, Any]:
@@ -254,8 +260,9 @@ class PosteriorDecoder:
         total_rms = float(np.sqrt(max(frame_energy(m).sum() / m.num_samples, 1e-20)))
         gain = sigma_data / total_rms if st.level_normalize else 1.0
         mt = MeasurementTensors.from_measurements(m, st.energy_term, gain=gain, device=self.device)
-        cond_cls = TweedieConditioning if st.conditioning == "tweedie" else NoisyMeanConditioning
-        kwargs = {"spread": st.tweedie_spread} if st.conditioning == "tweedie" else {}
+        tweedie = st.conditioning == "tweedie"
+        cond_cls = TweedieConditioning if tweedie else NoisyMeanConditioning
+        kwargs = {"spread": st.tweedie_spread, "sigma_min": st.tweedie_sigma_min} if tweedie else {}
         cond = cond_cls(mt, zeta=st.zeta, energy_weight=st.energy_weight, compiled=st.conditioning_compile, **kwargs)
         seg = int(self.prior.config["data"]["segment_seconds"] * self.prior.sample_rate)
         chunk = int(st.chunk_seconds * m.sample_rate) if st.chunk_seconds > 0 else seg

@@ -7,16 +7,21 @@
 # SET=music2_stage then SET=music2 (session 8): a second excerpt set (.gpu/music2: 3 x 3.4 s per training track at
 # other offsets, audio/train2/) staged by the first call; the second adds .gpu/music and continues the shipped music
 # prior on both (MAXT=07:30 NW=4).
+# SET=base_stage then SET=speechbase (session 14): the same speech data (KLettres re-encoded, files >= 1.49 s only) in
+# two transfers, .gpuA (STAGED=.gpuA: KLettres + part of the Czech levels) then .gpuB (the other levels); the second
+# trains larger speech networks from scratch (size=base, and tiny with wider channels) side by side (MAXT=07:30 NW=4;
+# two base exports would not fit the 64 MiB that comes back).
 # Expects .gpu/whl (wheels the GPU image lacks), .gpu/site (omegaconf), .gpu/init, and the data: .gpu/music
 # (gpu_music_runs/make_excerpts.py) or .gpu/speech + .gpu/speech_val (gpu_speech_runs/prep_speech.py stage).
 T0=$(date +%s)
 PY=${PY:-python3}
+G=${STAGED:-.gpu}
 if [ "$SET" = music2_stage ]; then
   mkdir -p /tmp/data/music && cp -r .gpu/music2/audio /tmp/data/music/ && cp .gpu/music2/manifest.jsonl /tmp/data/music/m2.jsonl
   echo staged $(wc -l < /tmp/data/music/m2.jsonl) excerpts at $(( $(date +%s) - T0 )) s; exit 0
 fi
 if [ -z "$LOCAL" ]; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site $G/whl/*.whl || exit 1
   export PYTHONPATH=/tmp/site:$PWD/.gpu/site:$PWD
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 fi
@@ -28,10 +33,11 @@ case "${SET:-1}" in music2)
   [ -f /tmp/data/music/m2.jsonl ] || { echo "no staged excerpts: the machine went cold"; exit 3; }
   cp -r .gpu/music/audio /tmp/data/music/ && cat .gpu/music/manifest.jsonl /tmp/data/music/m2.jsonl > $MANIFEST
   echo manifest $(wc -l < $MANIFEST) entries;;
-speech*|kl*)
+speech*|kl*|base_stage)
   CONTENT=speech; MANIFEST=${SPEECH_DATA:-/tmp/data/speech}/manifest.jsonl
-  $PY results/tuning/gpu_speech_runs/prep_speech.py build .gpu $(dirname $MANIFEST) || exit 1  # adds what is new
-  [ "$SET" = kl_stage ] && { echo staged at $(( $(date +%s) - T0 )) s; exit 0; }
+  $PY results/tuning/gpu_speech_runs/prep_speech.py build $G $(dirname $MANIFEST) || exit 1  # adds what is new
+  [ "$SET" = kl_stage ] || [ "$SET" = base_stage ] && { echo staged at $(( $(date +%s) - T0 )) s; exit 0; }
+  [ "$SET" = speechbase ] && ! grep -q klettres-data $MANIFEST && echo "no KLettres in $MANIFEST: the machine went cold; training on what is here"
   [ "$SET" = speechkl ] && ! grep -q klettres-data $MANIFEST && { echo "no KLettres in $MANIFEST: the machine went cold"; exit 3; }
 esac
 $PY -c "import torch, lightning, sys; print(sys.version.split()[0], torch.__version__, lightning.__version__, torch.cuda.is_available())"
@@ -51,6 +57,11 @@ elif [ "${SET:-1}" = speechkl ]; then
   launch kl64 init_from=speech data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=100 optim.decay_steps=4000
   launch kl64w3 init_from=speech data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=100 optim.decay_steps=4000 $KL=3
   launch kl128w2 init_from=speech data.batch_size=128 optim.lr=4e-4 optim.warmup_steps=100 optim.decay_steps=2500 $KL=2
+elif [ "${SET:-1}" = speechbase ]; then
+  KL=data.source_weights.klettres-data=2
+  launch base64 size=base data.batch_size=64 optim.lr=4e-4 optim.warmup_steps=300 optim.decay_steps=2500 ema.decay=0.998 $KL
+  launch wide64 'network.channels=[48,96,128,192]' data.batch_size=64 optim.lr=5e-4 optim.warmup_steps=300 optim.decay_steps=4000 ema.decay=0.998 $KL
+  launch wide128 'network.channels=[48,96,128,192]' data.batch_size=128 optim.lr=6e-4 optim.warmup_steps=300 optim.decay_steps=2500 ema.decay=0.998 $KL
 elif [ "${SET:-1}" = music2 ]; then
   launch m2c64 init_from=music data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=100 optim.decay_steps=4000
   launch m2c128 init_from=music data.batch_size=128 optim.lr=4e-4 optim.warmup_steps=100 optim.decay_steps=2500

@@ -2,6 +2,8 @@
 
 Usage: python prep_speech.py stage PKG_SOUND_DIR OUT     (the unpacked fillets-ng-data-cs sound folder: Czech, 41 MB)
        python prep_speech.py stage_kl KLETTRES_DIR OUT   (the unpacked usr/share/klettres folder: 44 MB)
+       python prep_speech.py stage_kl_long SPEECH_ROOT OUT (session 14: KLettres from the converted corpus, only files
+                                                          long enough for a training segment, as Vorbis: 18 MB)
        python prep_speech.py build OUT DATA_ROOT         (on the GPU machine: DATA_ROOT/manifest.jsonl)
 Czech: every training level, and 3 of the 7 validation levels (kitchen, turtle, wreck: 4.3 min). KLettres: every
 language, en and en_GB as validation as in dps.data.sources. The two do not fit one 64 MiB transfer together, so
@@ -12,6 +14,8 @@ import shutil
 import sys
 from multiprocessing import Pool
 from pathlib import Path
+
+import soundfile as sf
 
 from dps.data.build import convert_entry
 from dps.data.manifest import Entry, read_manifest, write_manifest
@@ -48,6 +52,18 @@ def stage_kl(klettres: Path, out: Path) -> None:
         shutil.copyfile(f, dest)
 
 
+def stage_kl_long(speech_root: Path, out: Path, min_seconds: float = 1.49, quality: float = 0.45) -> None:
+    """KLettres files of at least one training segment (shorter ones are never drawn), re-encoded as Vorbis."""
+    for e in read_manifest(speech_root / "manifest.jsonl"):
+        if e.source != "klettres-data" or (e.split == "train" and e.duration < min_seconds):
+            continue
+        rel = Path(e.file).relative_to("audio/klettres-data")
+        dest = out / ("kl_val" if e.split == "validation" else "kl") / rel.with_suffix(".ogg")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        x, sr = sf.read(speech_root / e.file, dtype="float32")
+        sf.write(dest, x, sr, format="OGG", subtype="VORBIS", compression_level=quality)
+
+
 def _work(job: tuple[str, Path, Path, str, str, str]) -> Entry | None:
     split, src, root, out_rel, package, track = job
     return convert_entry(src, root, out_rel, package, track, split)
@@ -75,4 +91,5 @@ def build(staged: Path, root: Path) -> None:
 
 
 if __name__ == "__main__":
-    {"stage": stage, "stage_kl": stage_kl, "build": build}[sys.argv[1]](Path(sys.argv[2]), Path(sys.argv[3]))
+    commands = {"stage": stage, "stage_kl": stage_kl, "stage_kl_long": stage_kl_long, "build": build}
+    commands[sys.argv[1]](Path(sys.argv[2]), Path(sys.argv[3]))
