@@ -143,6 +143,7 @@ def main() -> None:
         ("fast, compiled conditioning", "fast", cc, noisy),
         ("fast, compiled bfloat16 network and conditioning", "fast", compiled, noisy),
         ("fast, network at every level", "fast", {"network_sigma_min": 0.0}, both),
+        ("fast, Tweedie only above sigma 3e-3 (tweedie_sigma_min)", "fast", {"tweedie_sigma_min": 3e-3}, ("tweedie",)),
         ("paper", "paper", paper, both),
         ("paper, fixed-hop chunks (min_overlap_seconds null)", "paper", {**paper, **fixed_hop}, noisy),
         ("paper, bfloat16 network", "paper", {**paper, **bf16}, noisy),

@@ -138,6 +138,20 @@ def test_resume_matches_uninterrupted(tmp_path):
         torch.testing.assert_close(ema_a[k], ema_b[k], rtol=1e-5, atol=1e-6)
 
 
+def test_a_resume_that_would_train_nothing_is_a_one_line_error(tmp_path):
+    config = smoke_config(tmp_path, "trainer.max_steps=4", "trainer.max_time=00:00:10:00")
+    last = train(config) / "checkpoints" / "last.ckpt"
+    with pytest.raises(ValueError, match="at step 4 and trainer.max_steps is 4: raise it"):
+        train(config)
+    # max_time counts the whole run (Lightning restores the elapsed time): a shorter one than already spent stops
+    config["trainer"].update(max_steps=8, max_time="00:00:00:00.001")
+    with pytest.raises(ValueError, match=r"has trained .* min and trainer.max_time is 00:00:00:00.001 .* whole run"):
+        train(config)
+    assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 4  # nothing trained or saved
+    config["trainer"]["max_time"] = "00:00:10:00"
+    assert torch.load(train(config) / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8
+
+
 def test_ddp_two_cpu_processes(tmp_path):
     run_dir = tmp_path / "ddp"
     env = dict(os.environ, WANDB_MODE="offline", PYTHONPATH=str(ROOT))
