@@ -10,7 +10,9 @@
 # SET=base_stage then SET=speechbase (session 14): the same speech data (KLettres re-encoded, files >= 1.49 s only) in
 # two transfers, .gpuA (STAGED=.gpuA: KLettres + part of the Czech levels) then .gpuB (the other levels); the second
 # trains larger speech networks from scratch (size=base, and tiny with wider channels) side by side (MAXT=07:30 NW=4;
-# two base exports would not fit the 64 MiB that comes back).
+# two base exports would not fit the 64 MiB that comes back). base64 then went on alone on the warm machine:
+# python3 train.py /tmp/runs/base64/config.yaml run_dir=/tmp/runs/base64 trainer.max_time=00:00:10:00 (max_time
+# counts the whole run, so it must exceed the 7.7 min already spent), exported as in this script.
 # Expects .gpu/whl (wheels the GPU image lacks), .gpu/site (omegaconf), .gpu/init, and the data: .gpu/music
 # (gpu_music_runs/make_excerpts.py) or .gpu/speech + .gpu/speech_val (gpu_speech_runs/prep_speech.py stage).
 T0=$(date +%s)
