@@ -10,7 +10,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, LearningRateMonitor, ModelCheckpoint, Timer
 
 from dps.data.datamodule import AudioDataModule
 from dps.data.manifest import read_manifest
@@ -95,20 +95,9 @@ def _loggers(config: dict[str, Any], run_dir: Path) -> list[Any]:
     return [wandb, csv]
 
 
-def _seconds(max_time: Any) -> float | None:
-    """Lightning's max_time ("DD:HH:MM:SS" or a mapping of days/hours/minutes/seconds) in seconds."""
-    if isinstance(max_time, str) and max_time.count(":") == 3:
-        d, h, m, sec = (float(v) for v in max_time.split(":"))
-        return ((d * 24 + h) * 60 + m) * 60 + sec
-    if isinstance(max_time, dict):
-        units = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
-        return sum(float(v) * units.get(k, 0) for k, v in max_time.items())
-    return None
-
-
 def check_resume(last: Path, trainer_cfg: dict[str, Any]) -> None:
     """A one-line error where the checkpoint already spent max_steps or max_time: the resume would train nothing."""
-    ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    ckpt = torch.load(last, map_location="cpu", weights_only=True, mmap=True)  # mmap: the weights are not read
     step = int(ckpt.get("global_step", 0))
     max_steps = trainer_cfg.get("max_steps")
     if max_steps is not None and max_steps >= 0 and step >= max_steps:
@@ -116,12 +105,14 @@ def check_resume(last: Path, trainer_cfg: dict[str, Any]) -> None:
             f"{last}: the run is at step {step} and trainer.max_steps is {max_steps}: raise it to train further"
         )
     # Lightning restores the Timer's elapsed time with the checkpoint, so max_time counts the whole run.
-    limit = _seconds(trainer_cfg.get("max_time"))
-    elapsed = ckpt.get("callbacks", {}).get("Timer", {}).get("time_elapsed", {}).get("train")
-    if limit is not None and elapsed is not None and elapsed >= limit:
+    if trainer_cfg.get("max_time") is None or "Timer" not in ckpt.get("callbacks", {}):
+        return
+    timer = Timer(duration=trainer_cfg["max_time"])
+    timer.load_state_dict(ckpt["callbacks"]["Timer"])
+    if timer.time_remaining() <= 0:
         raise ValueError(
-            f"{last}: the run has trained {elapsed / 60:.1f} min and trainer.max_time is "
-            f"{trainer_cfg['max_time']} ({limit / 60:.1f} min), which counts the whole run: raise it to train further"
+            f"{last}: the run has trained {timer.time_elapsed() / 60:.1f} min and trainer.max_time is "
+            f"{trainer_cfg['max_time']}, which counts the whole run: raise it to train further"
         )
 
 
