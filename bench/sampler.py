@@ -1,6 +1,6 @@
 """Sampler benchmark: time per step and peak memory (noisy mean vs Tweedie), real-time factor per preset.
 
-python bench/sampler.py [--prior speech] [--seconds 3] [--rounds 5] [--out bench/results/sampler.json]
+python bench/sampler.py [--prior speech] [--seconds 3] [--rounds 5] [--rows NAME ...] [--out bench/results/sampler.json]
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def main() -> None:
     ap.add_argument("--paper-levels", type=int, default=500, help="levels of the paper preset (500 x 3 steps)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds per conditioning (median)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "sampler.json"))
+    ap.add_argument("--rows", nargs="*", default=None, help="run only the preset rows whose name has one of these")
     args = ap.parse_args()
     import soundfile as sf
 
@@ -134,6 +135,7 @@ def main() -> None:
     cc = {"conditioning_compile": True}
     compiled = {"network_compile": True, **bf16, **cc}
     fixed_hop = {"min_overlap_seconds": None}  # the chunk layout before session 13: 4 chunks on 4 s instead of 3
+    whole = {"chunk_seconds": 60.0}  # one network pass over the whole signal: no overlap, one frame padding
     both, noisy = ("noisy_mean", "tweedie"), ("noisy_mean",)
     paper = {"levels": args.paper_levels}
     runs = [
@@ -149,7 +151,18 @@ def main() -> None:
         ("paper, bfloat16 network", "paper", {**paper, **bf16}, noisy),
         ("paper, compiled conditioning", "paper", {**paper, **cc}, noisy),
         ("paper, compiled bfloat16 network and conditioning", "paper", {**paper, **compiled}, noisy),
+        ("fast, one chunk (chunk_seconds 60)", "fast", whole, noisy),
+        ("paper, one chunk (chunk_seconds 60)", "paper", {**paper, **whole}, noisy),
+        ("paper, compiled bfloat16 and conditioning, one chunk", "paper", {**paper, **compiled, **whole}, noisy),
+        (
+            "paper, compiled bfloat16, one chunk, network_sigma_min prior",
+            "paper",
+            {**paper, **compiled, **whole, "network_sigma_min": "prior"},
+            noisy,
+        ),
     ]
+    if args.rows is not None:
+        runs = [r for r in runs if any(k in r[0] for k in args.rows)]
     for name, preset, kw, conds in runs:
         for cond in conds:
             dec = PosteriorDecoder(prior, DecodeSettings.from_preset(preset, conditioning=cond, **kw))
