@@ -13,6 +13,9 @@
 # two base exports would not fit the 64 MiB that comes back). base64 then went on alone on the warm machine:
 # python3 train.py /tmp/runs/base64/config.yaml run_dir=/tmp/runs/base64 trainer.max_time=00:00:10:00 (max_time
 # counts the whole run, so it must exceed the 7.7 min already spent), exported as in this script.
+# SET=speechcont (session 15, not yet run on a GPU): after SET=base_stage STAGED=.gpuA, continue a carried export
+# INIT (a path in the repository copy, e.g. .gpuB/init/speech_wide64.safetensors, 15 MB) on the whole speech split:
+# STAGED=.gpuB INIT=... ARCH='network.channels=[48,96,128,192]' NAME=wide64c MAXT=09:00 NW=4.
 # Expects .gpu/whl (wheels the GPU image lacks), .gpu/site (omegaconf), .gpu/init, and the data: .gpu/music
 # (gpu_music_runs/make_excerpts.py) or .gpu/speech + .gpu/speech_val (gpu_speech_runs/prep_speech.py stage).
 T0=$(date +%s)
@@ -39,7 +42,7 @@ speech*|kl*|base_stage)
   CONTENT=speech; MANIFEST=${SPEECH_DATA:-/tmp/data/speech}/manifest.jsonl
   $PY results/tuning/gpu_speech_runs/prep_speech.py build $G $(dirname $MANIFEST) || exit 1  # adds what is new
   [ "$SET" = kl_stage ] || [ "$SET" = base_stage ] && { echo staged at $(( $(date +%s) - T0 )) s; exit 0; }
-  [ "$SET" = speechbase ] && ! grep -q klettres-data $MANIFEST && echo "no KLettres in $MANIFEST: the machine went cold; training on what is here"
+  { [ "$SET" = speechbase ] || [ "$SET" = speechcont ]; } && ! grep -q klettres-data $MANIFEST && echo "no KLettres in $MANIFEST: the machine went cold; training on what is here"
   [ "$SET" = speechkl ] && ! grep -q klettres-data $MANIFEST && { echo "no KLettres in $MANIFEST: the machine went cold"; exit 3; }
 esac
 $PY -c "import torch, lightning, sys; print(sys.version.split()[0], torch.__version__, lightning.__version__, torch.cuda.is_available())"
@@ -64,6 +67,10 @@ elif [ "${SET:-1}" = speechbase ]; then
   launch base64 size=base data.batch_size=64 optim.lr=4e-4 optim.warmup_steps=300 optim.decay_steps=2500 ema.decay=0.998 $KL
   launch wide64 'network.channels=[48,96,128,192]' data.batch_size=64 optim.lr=5e-4 optim.warmup_steps=300 optim.decay_steps=4000 ema.decay=0.998 $KL
   launch wide128 'network.channels=[48,96,128,192]' data.batch_size=128 optim.lr=6e-4 optim.warmup_steps=300 optim.decay_steps=2500 ema.decay=0.998 $KL
+elif [ "${SET:-1}" = speechcont ]; then
+  # Continue a carried export (fp16 weights: a fresh optimizer, a short warm-up) on the whole speech split; ARCH
+  # repeats the export's network overrides, e.g. ARCH='network.channels=[48,96,128,192]' for wide64 or size=base.
+  launch ${NAME:-cont} init_from=$PWD/$INIT $ARCH data.batch_size=64 optim.lr=${LR:-3e-4} optim.warmup_steps=100 optim.decay_steps=${DECAY:-4000} ema.decay=0.998 $(grep -q klettres-data $MANIFEST && echo data.source_weights.klettres-data=2)
 elif [ "${SET:-1}" = music2 ]; then
   launch m2c64 init_from=music data.batch_size=64 optim.lr=3e-4 optim.warmup_steps=100 optim.decay_steps=4000
   launch m2c128 init_from=music data.batch_size=128 optim.lr=4e-4 optim.warmup_steps=100 optim.decay_steps=2500
