@@ -134,8 +134,9 @@ def main() -> None:
     bf16 = {"network_precision": "bfloat16"}
     cc = {"conditioning_compile": True}
     compiled = {"network_compile": True, **bf16, **cc}
-    fixed_hop = {"min_overlap_seconds": None}  # the chunk layout before session 13: 4 chunks on 4 s instead of 3
-    whole = {"chunk_seconds": 60.0}  # one network pass over the whole signal: no overlap, one frame padding
+    # The presets' noisy mean decodes 4 s as one chunk (since session 15); the layouts before it, for comparison:
+    prior_chunks = {"chunk_seconds": 0.0}  # the prior's 1.486 s chunks, 3 on 4 s (sessions 13-14)
+    fixed_hop = {**prior_chunks, "min_overlap_seconds": None}  # 4 chunks on 4 s (before session 13)
     both, noisy = ("noisy_mean", "tweedie"), ("noisy_mean",)
     paper = {"levels": args.paper_levels}
     runs = [
@@ -151,13 +152,18 @@ def main() -> None:
         ("paper, bfloat16 network", "paper", {**paper, **bf16}, noisy),
         ("paper, compiled conditioning", "paper", {**paper, **cc}, noisy),
         ("paper, compiled bfloat16 network and conditioning", "paper", {**paper, **compiled}, noisy),
-        ("fast, one chunk (chunk_seconds 60)", "fast", whole, noisy),
-        ("paper, one chunk (chunk_seconds 60)", "paper", {**paper, **whole}, noisy),
-        ("paper, compiled bfloat16 and conditioning, one chunk", "paper", {**paper, **compiled, **whole}, noisy),
+        ("fast, the prior's chunks (chunk_seconds 0)", "fast", prior_chunks, noisy),
+        ("paper, the prior's chunks (chunk_seconds 0)", "paper", {**paper, **prior_chunks}, noisy),
         (
-            "paper, compiled bfloat16, one chunk, network_sigma_min prior",
+            "paper, compiled bfloat16 and conditioning, the prior's chunks",
             "paper",
-            {**paper, **compiled, **whole, "network_sigma_min": "prior"},
+            {**paper, **compiled, **prior_chunks},
+            noisy,
+        ),
+        (
+            "paper, compiled bfloat16 and conditioning, network_sigma_min prior",
+            "paper",
+            {**paper, **compiled, "network_sigma_min": "prior"},
             noisy,
         ),
     ]
@@ -169,7 +175,8 @@ def main() -> None:
             row = {}
             if kw.get("network_compile") or kw.get("conditioning_compile"):  # the first decode compiles; time the next
                 # A fresh compile per row: after another row's shapes, dynamo would recompile with dynamic shapes,
-                # whose kernels are slower (one-chunk `paper` RTF 27.0 against 19.5 compiled alone, session 15).
+                # whose kernels are slower (one-chunk `paper` RTF 27.0 after a three-chunk row, 19.5 with a reset;
+                # session 15).
                 torch._dynamo.reset()
                 _, st = dec.decode(m)
                 row["first_decode_wall_s"] = st["wall_s"]

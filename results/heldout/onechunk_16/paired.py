@@ -4,8 +4,9 @@ python results/heldout/onechunk_16/paired.py NEW/results.csv OLD/results.csv [dp
 """
 
 import csv
-import statistics as st
 import sys
+
+from dps.eval.table import ci95
 
 
 def load(path: str) -> dict[tuple[str, str], float]:
@@ -22,8 +23,8 @@ items = sorted({i for i, _ in new})
 gain_new = [new[(i, dec)] - new[(i, "legacy")] for i in items]
 gain_old = [old[(i, dec)] - old[(i, "legacy")] for i in items]
 diff = [a - b for a, b in zip(gain_new, gain_old)]
-half = 1.96 * st.stdev(diff) / len(diff) ** 0.5
+mean, half = ci95(diff)  # the tables' paired t-interval
 print(
-    f"{len(items)} items: gain {st.mean(gain_new):+.3f} (new) vs {st.mean(gain_old):+.3f} (old), paired difference "
-    f"{st.mean(diff):+.3f} +- {half:.3f}, new better on {sum(d > 0 for d in diff)}"
+    f"{len(items)} items: gain {ci95(gain_new)[0]:+.3f} (new) vs {ci95(gain_old)[0]:+.3f} (old), paired difference "
+    f"{mean:+.3f} +- {half:.3f}, new better on {sum(d > 0 for d in diff)}"
 )
