@@ -103,33 +103,42 @@ def main() -> None:
     rows = []
     profile = step_profile(prior, m)
     cond_ms = conditioning_ms(m)
+    # Step rows: both conditionings in one chunk layout (the target's ratio), then each in its preset's own layout
+    # (since session 15 the noisy mean takes 4 s in one chunk, the Tweedie variant in the prior's 1.486 s chunks).
+    layouts = {"one chunk": {"chunk_seconds": 60.0}, "the prior's chunks": {"chunk_seconds": 0.0}, "preset": {}}
     decoders = {
-        cond: PosteriorDecoder(
-            prior, DecodeSettings.from_preset("fast", conditioning=cond, levels=10, network_sigma_min=0.0)
+        (cond, layout): PosteriorDecoder(
+            prior, DecodeSettings.from_preset("fast", conditioning=cond, levels=10, network_sigma_min=0.0, **kw)
         )
+        for layout, kw in layouts.items()
         for cond in ("noisy_mean", "tweedie")
     }
-    times: dict[str, list[float]] = {cond: [] for cond in decoders}
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in decoders}
     stats = {}
     for dec in decoders.values():
         dec.decode(m)  # warm-up
-    for _ in range(args.rounds):  # interleaved, so a slow spell on a shared machine hits both alike
-        for cond, dec in decoders.items():
+    for _ in range(args.rounds):  # interleaved, so a slow spell on a shared machine hits all alike
+        for key, dec in decoders.items():
             t0 = time.perf_counter()
-            _, stats[cond] = dec.decode(m)
-            times[cond].append((time.perf_counter() - t0) / stats[cond]["steps"])
-    per_step = {cond: statistics.median(t) for cond, t in times.items()}
-    for cond in decoders:
+            _, stats[key] = dec.decode(m)
+            times[key].append((time.perf_counter() - t0) / stats[key]["steps"])
+    per_step = {key: statistics.median(t) for key, t in times.items()}
+    for key in decoders:
         rows.append(
             {
-                "what": f"step, {cond}",
-                "seconds_per_step": per_step[cond],
-                "seconds_per_step_rounds": times[cond],
-                "nfe": stats[cond]["nfe"],
-                "vjp": stats[cond]["vjp"],
+                "what": f"step, {key[0]}, {key[1]}",
+                "seconds_per_step": per_step[key],
+                "seconds_per_step_rounds": times[key],
+                "nfe": stats[key]["nfe"],
+                "vjp": stats[key]["vjp"],
+                "chunks": stats[key]["chunks"],
                 "peak_rss_mb": peak_rss_mb(),
             }
         )
+    ratios = {layout: per_step[("noisy_mean", layout)] / per_step[("tweedie", layout)] for layout in layouts}
+    round_ratios = {
+        layout: [n / t for n, t in zip(times[("noisy_mean", layout)], times[("tweedie", layout)])] for layout in layouts
+    }
     # (row, preset, overrides, conditionings); "network at every level" is `fast` as it was until session 10.
     bf16 = {"network_precision": "bfloat16"}
     cc = {"conditioning_compile": True}
@@ -193,7 +202,6 @@ def main() -> None:
                     **row,
                 }
             )
-    ratio = per_step["noisy_mean"] / per_step["tweedie"]
     print(
         f"prior {args.prior} ({sum(p.numel() for p in prior.parameters()) / 1e6:.2f} M parameters), "
         f"{args.seconds:g} s of speech at 16 kb/s, torch threads {torch.get_num_threads()}"
@@ -216,11 +224,13 @@ def main() -> None:
     print(
         f"noisy-mean conditioning per call, median ms: eager {cond_ms['eager']:.1f}, compiled {cond_ms['compiled']:.1f}"
     )
-    rounds = [n / t for n, t in zip(times["noisy_mean"], times["tweedie"])]
-    print(
-        f"noisy-mean step / Tweedie step = {ratio:.3f} (medians of {args.rounds} interleaved rounds; per round "
-        f"{min(rounds):.3f}-{max(rounds):.3f}); peak RSS {peak_rss_mb():.0f} MB"
-    )
+    for layout in layouts:
+        rr = round_ratios[layout]
+        print(
+            f"noisy-mean step / Tweedie step, {layout}: {ratios[layout]:.3f} (medians of {args.rounds} interleaved "
+            f"rounds; per round {min(rr):.3f}-{max(rr):.3f})"
+        )
+    print(f"peak RSS {peak_rss_mb():.0f} MB")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(
         json.dumps(
@@ -229,8 +239,8 @@ def main() -> None:
                 "threads": torch.get_num_threads(),
                 "seconds": args.seconds,
                 "rows": rows,
-                "noisy_over_tweedie": ratio,
-                "noisy_over_tweedie_rounds": rounds,
+                "noisy_over_tweedie": ratios,
+                "noisy_over_tweedie_rounds": round_ratios,
                 "step_profile_ms": profile,
                 "conditioning_ms": cond_ms,
                 "peak_rss_mb": peak_rss_mb(),

@@ -321,6 +321,33 @@ def test_min_overlap_seconds_is_checked_and_takes_fewer_chunks(smoke_prior):
     assert chunks == {None: 5, 0.05: 3}  # 0.372 s chunks: the 0.25 s overlap is capped at half a chunk
 
 
+def test_chunk_level_input_scales_every_chunk_by_one_gain(smoke_prior, monkeypatch):
+    import dps.sampler.decoder as decoder_module
+    from dps.sampler import DecodeSettings, PosteriorDecoder
+
+    gains = {}
+
+    def spy(chunker, *args, **kwargs):
+        gains[level] = chunker.gains.clone()
+        return real_sample(chunker, *args, **kwargs)
+
+    real_sample = decoder_module.sample
+    monkeypatch.setattr(decoder_module, "sample", spy)
+    seg = smoke_prior.config["data"]["segment_seconds"]
+    x = load_fixture("speech")[: int(2.6 * seg * 22050)].copy()
+    x[len(x) // 2 :] *= 0.05  # a quiet second half: its chunks get a larger gain of their own
+    m = parse(encode(x, 16))
+    for level in ("chunk", "input"):
+        settings = DecodeSettings.from_preset("fast", levels=4, steps_per_level=2, chunk_seconds=0.0, chunk_level=level)
+        _, stats = PosteriorDecoder(smoke_prior, settings).decode(m)
+        assert stats["chunks"] == 4
+    assert float(gains["chunk"][-1] / gains["chunk"][0]) > 4
+    assert gains["input"].tolist() == [1.0] * 4  # the decoder's one gain for the input, nothing per chunk
+    assert "chunk_level" not in DecodeSettings.from_preset("fast").identity()  # old cache keys stay valid
+    with pytest.raises(ValueError, match="chunk_level: expected chunk or input, got 'band'"):
+        DecodeSettings.from_preset("fast", chunk_level="band")
+
+
 def test_chunked_score_batches_rows_like_single_rows():
     from dps.prior.unet1d import WaveUNet
 

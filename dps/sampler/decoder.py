@@ -66,6 +66,8 @@ class DecodeSettings:
     # ramp in the middle of each overlap, the rest of it to the chunk it is further inside (no averaging, no edges).
     crossfade: str = "edges"
     level_normalize: bool = True
+    # chunk: each chunk scaled to the prior's level by its own envelope RMS; input: one gain for the whole input.
+    chunk_level: str = "chunk"
     max_chunk_gain_db: float = 12.0
 
     @classmethod
@@ -117,6 +119,8 @@ class DecodeSettings:
                 f"min_overlap_seconds: expected null or a value in [0, overlap_seconds = {self.overlap_seconds}], "
                 f"got {mo!r}"
             )
+        if self.chunk_level not in ("chunk", "input"):
+            raise ValueError(f"chunk_level: expected chunk or input, got {self.chunk_level!r}")
         if self.crossfade not in ("edges", "centred"):
             raise ValueError(f"crossfade: expected edges or centred, got {self.crossfade!r}")
         if self.tweedie_spread <= 0:
@@ -142,6 +146,7 @@ class DecodeSettings:
         "min_overlap_seconds",
         "crossfade",
         "tweedie_sigma_min",
+        "chunk_level",
     )
 
     def identity(self) -> dict[str, Any]:
@@ -239,7 +244,7 @@ class PosteriorDecoder:
 
     def _gains(self, m: Measurements, chunker: ChunkedScore, global_gain: float) -> torch.Tensor:
         """Per-chunk level corrections so each chunk reaches the network at sigma_data RMS."""
-        if not self.settings.level_normalize:
+        if not self.settings.level_normalize or self.settings.chunk_level == "input":
             return torch.ones(len(chunker.starts))
         e = frame_energy(m) * global_gain**2
         hop = m.params.hop
