@@ -2,6 +2,7 @@
 
 python decode.py [INPUT] [--prior NAME|PATH] [--bitrate 16] [--decoder dps|legacy]
                  [--conditioning noisy_mean|tweedie] [--preset fast|paper] [--set KEY=VALUE] [--output OUT] [--seed N]
+                 [--device auto|cpu|cuda[:N]]
 INPUT is a .dps file, an audio file (encoded at --bitrate first) or a folder (every such file in it).
 With no INPUT it decodes the shipped example clip with the shipped speech prior and prints
 legacy vs DPS ViSQOL.
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dps.audio import AudioError, check_output, load_audio, save_audio
-from dps.cli_common import USER_ERRORS, one_line_errors
+from dps.cli_common import USER_ERRORS, one_line_errors, resolve_device
 from dps.codec import check_bitrate, decode_legacy, encode, load_codec_params, parse
 from dps.eval.metrics import snr_db
 
@@ -50,7 +51,8 @@ class Job:
             given = {"conditioning": args.conditioning} if args.conditioning else {}
             overrides = {**given, **dotlist_overrides(args.set)}
             settings = DecodeSettings.from_preset(args.preset, **overrides)
-            self.decoder = PosteriorDecoder(load_prior(resolve_prior(args.prior)), settings)
+            device = resolve_device(args.device)
+            self.decoder = PosteriorDecoder(load_prior(resolve_prior(args.prior), device), settings, device)
         self._visqol = None
 
     def visqol(self):
@@ -84,7 +86,8 @@ class Job:
             decoded = decode_legacy(m, seed=a.seed)
         save_audio(out, decoded, m.sample_rate)
         wall = time.perf_counter() - t0
-        line = f"{out}: {m.duration_s:.2f} s decoded by {a.decoder} from {rate:.2f} kb/s in {wall:.2f} s"
+        where = f" on {self.decoder.device}" if self.decoder is not None else ""
+        line = f"{out}: {m.duration_s:.2f} s decoded by {a.decoder}{where} from {rate:.2f} kb/s in {wall:.2f} s"
         if stats:
             line += (
                 f" (network evaluations {stats['nfe']}, vector-Jacobian products {stats['vjp']}, "
@@ -135,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", default=None, help="output file (or folder for a folder input)")
     ap.add_argument("--codec-config", default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="auto", help="auto (a CUDA GPU when present), cpu, cuda or cuda:N")
     ap.add_argument("--force", action="store_true", help="overwrite existing outputs")
     ap.add_argument("--no-metrics", action="store_true", help="skip ViSQOL when a reference is known")
     args = ap.parse_args(argv)

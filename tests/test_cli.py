@@ -124,6 +124,24 @@ def test_decode_py_set_overrides_preset_settings(short_wav, tmp_path):
     assert_one_line_error(run("decode.py", short_wav, "--output", out, "--set", "levels"), "KEY=VALUE", "levels")
 
 
+def test_decode_py_device_choice(short_wav, tmp_path, monkeypatch):
+    import torch
+
+    from dps.cli_common import resolve_device
+
+    out = tmp_path / "x.wav"
+    proc = run("decode.py", short_wav, "--output", out, "--no-metrics", "--device", "cpu", "--set", "levels=2")
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists() and " on cpu " in proc.stdout
+    assert_one_line_error(run("decode.py", short_wav, "--output", out, "--device", "tpu"), "--device", "'tpu'")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_device(" CPU ") == "cpu"
+    with pytest.raises(ValueError, match="0 CUDA device"):
+        resolve_device("cuda:1")
+    with pytest.raises(ValueError, match="cuda:N"):
+        resolve_device("cuda:x")
+
+
 def test_decode_py_unknown_prior_is_one_line_error(short_wav, tmp_path):
     proc = run("decode.py", short_wav, "--prior", "nonesuch", "--output", tmp_path / "x.wav")
     assert_one_line_error(proc, "nonesuch", "shipped")

@@ -457,6 +457,7 @@ def test_trainer_predict_decodes_a_folder(smoke_prior_file, tmp_path):
     assert sorted(Path(r["output"]).name for r in results) == ["piano.dps.wav", "speech.dps.wav"]
     # 6 levels x 3 steps, the network at the 4 levels at or above the prior's sigma_min.
     assert all(r["inside"] > 0.99 and r["nfe"] == 12 and r["steps"] == 18 for r in results), results
+    assert {r["device"] for r in results} == {"cpu"}
 
 
 def test_samples_average_independent_chains(smoke_prior, monkeypatch):

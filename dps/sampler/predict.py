@@ -37,7 +37,8 @@ class DecodeModule(L.LightningModule):
         self.bitrate, self.seed = check_bitrate(bitrate), seed
         self.decoder: PosteriorDecoder | None = None
 
-    def setup(self, stage: str) -> None:
+    def on_predict_start(self) -> None:
+        # Not in setup(): Lightning moves the module to its device after setup, so self.device is only final here.
         self.decoder = PosteriorDecoder(load_prior(self.prior_path, self.device), self.settings, str(self.device))
 
     def predict_step(self, batch: list[str], batch_idx: int) -> list[dict[str, Any]]:
@@ -57,6 +58,7 @@ class DecodeModule(L.LightningModule):
                     "input": name,
                     "output": str(target),
                     "rank": self.global_rank,
+                    "device": str(self.device),
                     **{k: v for k, v in stats.items() if k != "settings"},
                 }
             )
