@@ -1,0 +1,70 @@
+"""Where in frequency does DPS beat legacy? Hybrids that keep DPS's MDCT bins below F Hz and legacy's above (and the
+reverse), scored with ViSQOL on the tuning files; decodes come from the eval cache (same settings as the presets).
+
+python results/tuning/band_hybrid/band_hybrid.py --content music --data-root ~/.cache/dps/data --out OUT.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dps.dsp.mdct import imdct, mdct
+from dps.eval.__main__ import DEFAULT_CACHE
+from dps.eval.items import items_from
+from dps.eval.scoring import score_pairs
+from dps.eval.table import TableRunner
+
+CUTS_HZ = [1000, 2000, 3000, 4000, 6000, 8000]
+
+
+def hybrid(low: np.ndarray, high: np.ndarray, cut_hz: float, sr: int = 22050, hop: int = 256) -> np.ndarray:
+    """MDCT bins of `low` below cut_hz and of `high` above it (bin k centred at (k + 1/2) sr / (2 hop))."""
+    a, b = mdct(torch.from_numpy(low), hop), mdct(torch.from_numpy(high), hop)
+    k = int(round(cut_hz * 2 * hop / sr))
+    a[..., k:] = b[..., k:]
+    return imdct(a, low.size).numpy()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--content", default="music")
+    ap.add_argument("--data-root", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    man = args.data_root / args.content / "manifest.jsonl"
+    items = items_from(man, args.content, 6, 4.0, offset=0.5) + items_from(man, args.content, 12, 4.0, offset=0.25)
+    runner = TableRunner(["legacy", "dps-noisy"], ["matched"], "fast", cache=DEFAULT_CACHE, workers=args.workers)
+    runner.run(items, [16.0], False)
+    label = f"dps-noisy[{args.content}]"
+    variants = {"legacy": lambda d, g: g, "dps": lambda d, g: d}
+    for f in CUTS_HZ:
+        variants[f"dps<{f}"] = lambda d, g, f=f: hybrid(d, g, f)
+        variants[f"legacy<{f}"] = lambda d, g, f=f: hybrid(g, d, f)
+    pairs, keys = [], []
+    for it in items:
+        d, g = runner.audio[(it.name, 16.0, label)], runner.audio[(it.name, 16.0, "legacy")]
+        for name, fn in variants.items():
+            pairs.append((it.audio, fn(d, g)))
+            keys.append((it.name, name))
+    scores = score_pairs(pairs, 22050, ["audio"], args.workers)
+    table: dict[str, dict[str, float]] = {}
+    for (item, name), s in zip(keys, scores, strict=True):
+        table.setdefault(name, {})[item] = s["visqol_audio_48k"]
+    base = np.array([table["legacy"][it.name] for it in items])
+    print(f"{args.content}: {len(items)} tuning files, 16 kb/s, fast, matched prior")
+    rows = {}
+    for name, per in table.items():
+        d = np.array([per[it.name] for it in items]) - base
+        rows[name] = {"mean": float(d.mean()), "sem": float(d.std(ddof=1) / np.sqrt(d.size)), "min": float(d.min())}
+        print(f"{name:<12} {d.mean():+.3f} ± {rows[name]['sem']:.3f}  worst {d.min():+.3f}")
+    args.out.write_text(json.dumps({"content": args.content, "rows": rows, "scores": table}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
