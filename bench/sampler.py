@@ -184,6 +184,13 @@ def main() -> None:
             {**paper, **compiled, "network_sigma_min": "prior"},
             noisy,
         ),
+        ("paper, denoiser_refresh 3", "paper", {**paper, "denoiser_refresh": 3}, noisy),
+        (
+            "paper, compiled bfloat16 and conditioning, denoiser_refresh 3",
+            "paper",
+            {**paper, **compiled, "denoiser_refresh": 3},
+            noisy,
+        ),
     ]
     if args.rows is not None:
         runs = [r for r in runs if any(k in r[0] for k in args.rows)]

@@ -1,6 +1,7 @@
 """Conditioning functions, the annealed Langevin sampler, chunking and the posterior decoder."""
 
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -178,6 +179,61 @@ def test_gaussian_prior_posterior_matches_truncated_gaussian():
     assert np.median(mean_err) < 0.1 and mean_err.max() < 0.4, (np.median(mean_err), mean_err.max())
     assert 0.85 < np.median(var_ratio) < 1.15, np.median(var_ratio)
     assert stats["nfe"] == 60 * 20 and stats["vjp"] == 0
+
+
+def test_denoiser_refresh_holds_the_denoised_estimate_within_a_level(measurements, smoke_prior):
+    """For a point-mass prior the denoiser D = mu does not depend on x, so holding D within a level is exact:
+    the same iterates as a network pass on every step, with one pass per `denoiser_refresh` steps."""
+    _, m = measurements
+    mt = MeasurementTensors.from_measurements(m)
+    mu = 0.05 * torch.randn(1, m.num_samples, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    calls = {"n": 0}
+
+    def score(x, sigma):
+        calls["n"] += 1
+        return (mu - x) / sigma[:, None] ** 2
+
+    sig = torch.exp(torch.linspace(math.log(0.3), math.log(1e-3), 5, dtype=torch.float64))
+    x = torch.zeros(1, m.num_samples, dtype=torch.float64)
+    runs = {}
+    for refresh in (1, 2, 3):
+        calls["n"] = 0
+        g = torch.Generator().manual_seed(0)
+        runs[refresh] = sample(
+            score, x, sig, NoisyMeanConditioning(mt), steps_per_level=3, generator=g, denoiser_refresh=refresh
+        )
+        assert runs[refresh][1]["nfe"] == calls["n"] == 5 * len(range(0, 3, refresh))
+        assert runs[refresh][1]["steps"] == 15
+    torch.testing.assert_close(runs[3][0], runs[1][0], rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(runs[2][0], runs[1][0], rtol=1e-9, atol=1e-12)
+
+    def gaussian(x, sigma):  # D depends on x here: holding it changes the iterates
+        return -x / (1 + sigma[:, None] ** 2)
+
+    g1, g3 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    y1, _ = sample(gaussian, x + 0.1, sig, NoisyMeanConditioning(mt), generator=g1)
+    y3, _ = sample(gaussian, x + 0.1, sig, NoisyMeanConditioning(mt), generator=g3, denoiser_refresh=3)
+    assert not torch.allclose(y1, y3)
+    from dps.sampler import DecodeSettings
+
+    lean = DecodeSettings.from_preset("paper_lean")
+    paper = DecodeSettings.from_preset("paper")
+    assert lean.denoiser_refresh == 3 and {**asdict(lean), "denoiser_refresh": 3} == {
+        **asdict(paper),
+        "denoiser_refresh": 3,
+    }
+    tw = DecodeSettings.from_preset("paper_lean", conditioning="tweedie")
+    assert tw.denoiser_refresh == 1 and tw.chunk_seconds == 0
+    assert "denoiser_refresh" not in paper.identity() and lean.identity()["denoiser_refresh"] == 3
+    from dps.sampler import PosteriorDecoder
+
+    dec = PosteriorDecoder(smoke_prior, DecodeSettings.from_preset("paper_lean", levels=40))
+    y, st = dec.decode(measurements[1])
+    assert (st["nfe"], st["steps"]) == (40 + 1, 120) and st["inside"] > 0.99, st["inside"]  # + the final denoise
+    with pytest.raises(ValueError, match="denoiser_refresh 3: needs conditioning noisy_mean"):
+        DecodeSettings.from_preset("paper", conditioning="tweedie", denoiser_refresh=3)
+    with pytest.raises(ValueError, match="integer >= 1"):
+        DecodeSettings.from_preset("paper", denoiser_refresh=0)
 
 
 class CountingScore(torch.autograd.Function):

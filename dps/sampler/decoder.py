@@ -46,6 +46,9 @@ class DecodeSettings:
     final_denoise: bool = False
     # Below it: likelihood steps only, no network pass; "prior": the prior's training sigma_min; 0: never skip.
     network_sigma_min: float | str = 0.0
+    # A network pass on every N-th step of a level; the steps between score with the level's denoised estimate
+    # D = x + sigma^2 S(x, sigma) held fixed, S(x') = (D - x') / sigma^2 (noisy mean only). 1: every step.
+    denoiser_refresh: int = 1
     # bfloat16: the network's matmuls and convolutions under autocast (the sampler and conditioning stay float32).
     network_precision: str = "float32"
     # torch.compile the network and its preconditioning (inductor): the first decode pays the compile (~45 s on
@@ -101,6 +104,13 @@ class DecodeSettings:
             raise ValueError(f"warm_fill: expected a noise-fill factor in [0, 4] or null, got {self.warm_fill}")
         if not isinstance(self.samples, int) or self.samples < 1:
             raise ValueError(f"samples: expected an integer >= 1, got {self.samples!r}")
+        dr = self.denoiser_refresh
+        if isinstance(dr, bool) or not isinstance(dr, int) or dr < 1:
+            raise ValueError(f"denoiser_refresh: expected an integer >= 1, got {dr!r}")
+        if dr > 1 and self.conditioning != "noisy_mean":
+            raise ValueError(
+                f"denoiser_refresh {dr}: needs conditioning noisy_mean (Tweedie differentiates the network)"
+            )
         if self.levels < 1 or self.steps_per_level < 1:
             raise ValueError("levels and steps_per_level must be >= 1")
         if self.step_size <= 0 or self.zeta < 0:
@@ -147,6 +157,7 @@ class DecodeSettings:
         "crossfade",
         "tweedie_sigma_min",
         "chunk_level",
+        "denoiser_refresh",
     )
 
     def identity(self) -> dict[str, Any]:
@@ -299,6 +310,7 @@ class PosteriorDecoder:
             final_temperature=st.final_temperature,
             progress=progress,
             network_sigma_min=self.network_floor(),
+            denoiser_refresh=st.denoiser_refresh,
         )
         out = y.detach().to(torch.float64).mean(0).cpu().numpy() / gain
         if not np.isfinite(out).all():
