@@ -31,7 +31,10 @@ def stats(path: Path, seconds: float = 60.0) -> tuple[float, float]:
 
 def main() -> None:
     root = Path(sys.argv[1])
-    print("| content | split | files | median energy share above 8 kHz | files with < 0.1 % above 8 kHz | median top band (-60 dB) |")
+    print(
+        "| content | split | files | median energy share above 8 kHz | files with < 0.1 % above 8 kHz "
+        "| median top band (-60 dB) |"
+    )
     print("|---|---|---|---|---|---|")
     for content in ("speech", "piano", "music"):
         entries = [json.loads(line) for line in (root / content / "manifest.jsonl").open()]
