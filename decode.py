@@ -1,8 +1,8 @@
 """Decode a .dps bitstream, or encode-then-decode audio, with posterior sampling or the legacy decoder.
 
 python decode.py [INPUT] [--prior NAME|PATH] [--bitrate 16] [--decoder dps|legacy]
-                 [--conditioning noisy_mean|tweedie] [--preset fast|paper] [--set KEY=VALUE] [--output OUT] [--seed N]
-                 [--device auto|cpu|cuda[:N]]
+                 [--conditioning noisy_mean|tweedie] [--preset fast|paper|paper_lean] [--set KEY=VALUE]
+                 [--output OUT] [--seed N] [--device auto|cpu|cuda[:N]]
 INPUT is a .dps file, an audio file (encoded at --bitrate first) or a folder (every such file in it).
 With no INPUT it decodes the shipped example clip with the shipped speech prior and prints
 legacy vs DPS ViSQOL.
@@ -42,6 +42,7 @@ class Job:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.decoder = None
+        device = resolve_device(args.device)  # checked for the legacy decoder too, which always runs on the CPU
         if args.decoder == "dps":
             from dps.prior.export import load_prior
             from dps.prior.registry import resolve_prior
@@ -51,7 +52,6 @@ class Job:
             given = {"conditioning": args.conditioning} if args.conditioning else {}
             overrides = {**given, **dotlist_overrides(args.set)}
             settings = DecodeSettings.from_preset(args.preset, **overrides)
-            device = resolve_device(args.device)
             self.decoder = PosteriorDecoder(load_prior(resolve_prior(args.prior), device), settings, device)
         self._visqol = None
 

@@ -214,6 +214,8 @@ def test_denoiser_refresh_holds_the_denoised_estimate_within_a_level(measurement
     y1, _ = sample(gaussian, x + 0.1, sig, NoisyMeanConditioning(mt), generator=g1)
     y3, _ = sample(gaussian, x + 0.1, sig, NoisyMeanConditioning(mt), generator=g3, denoiser_refresh=3)
     assert not torch.allclose(y1, y3)
+    with pytest.raises(ValueError, match="needs conditioning noisy_mean, not Tweedie"):
+        sample(gaussian, x, sig, TweedieConditioning(mt), denoiser_refresh=2)
     from dps.sampler import DecodeSettings
 
     lean = DecodeSettings.from_preset("paper_lean")

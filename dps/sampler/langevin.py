@@ -52,6 +52,9 @@ def sample(
     passes (nfe) and vector-Jacobian products (vjp).
     """
     cond = conditioning or unconditional
+    if denoiser_refresh > 1 and getattr(cond, "needs_network_gradient", False):
+        # The held steps take the noisy mean's likelihood; a Tweedie chain would silently change conditioning.
+        raise ValueError(f"denoiser_refresh {denoiser_refresh}: needs conditioning noisy_mean, not Tweedie")
     stats = {"nfe": 0, "vjp": 0, "steps": 0}
     batch = x.shape[0]
     levels = sigmas.tolist()

@@ -68,7 +68,7 @@ def _init(items: str, device: str, deadline: float) -> None:
 
 def _job(job: dict[str, Any]) -> dict[str, Any]:
     from dps.codec import decode_legacy, encode, parse
-    from dps.eval.scoring import _score
+    from dps.eval.scoring import score_pairs
 
     out = dict(job)
     if time.time() > _STATE["deadline"]:
@@ -82,7 +82,7 @@ def _job(job: dict[str, Any]) -> dict[str, Any]:
         else:
             y, stats = _decoder(job["content"], job["spec"]).decode(m, seed=0)
             out |= {k: stats[k] for k in ("nfe", "vjp", "inside", "wall_s")}
-        s = _score((x, y, job["sr"], ["audio"]))
+        (s,) = score_pairs([(x, y)], job["sr"], ["audio"])
         out |= {"visqol": s["visqol_audio_48k"], "snr_db": s["snr_db"], "job_s": round(time.perf_counter() - t0, 2)}
     except Exception as exc:  # one failed cell must not end the sweep; the reason is recorded
         out["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> None:
     t_end = time.time() + args.deadline
     log = args.out / "sweep.jsonl"
     ctx = get_context("spawn")
-    tune = {c: s for c, s in TUNING}
+    tune = dict(TUNING)
     jobs = [m | {"spec": "legacy"} for m in meta]
     for content, specs in TUNING:  # interleaved by item so a deadline leaves every spec with some items
         rows = [m for m in meta if m["split"] == "tune" and m["content"] == content]
