@@ -354,3 +354,16 @@ def write_outputs(rows: list[Row], out: Path, modes: list[str], info: dict[str, 
         tmp.write_text(markdown(cells, primary) + ("\n" + gains_markdown(gains, primary) if gains else ""))
     plot(cells, primary, paths["png"])
     return paths
+
+
+def tuning_decodes(
+    data_root: Path, content: str, bitrate: float = 16.0, cache: Path | None = None, workers: int = 1
+) -> tuple[list[Item], TableRunner]:
+    """The 18 tuning files (6 at offset 0.5, 12 at 0.25) with their legacy and matched `fast` decodes (cached)."""
+    from dps.eval.items import items_from
+
+    man = data_root / content / "manifest.jsonl"
+    items = items_from(man, content, 6, 4.0, offset=0.5) + items_from(man, content, 12, 4.0, offset=0.25)
+    runner = TableRunner(["legacy", "dps-noisy"], ["matched"], "fast", cache=cache, workers=workers)
+    runner.run(items, [bitrate], False)
+    return items, runner

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from dps.prior.denoiser import Denoiser
+from dps.prior.loss_weight import bin_power, check_loss_weighting, tilt_weights, weighted_error
 from dps.prior.networks import build_network
 from dps.prior.schedule import NoiseSchedule
 
@@ -43,6 +44,10 @@ class ScorePriorModule(L.LightningModule):
         self._bucket_sum = torch.zeros(len(edges) - 1)
         self._bucket_count = torch.zeros(len(edges) - 1)
         self._nonfinite = 0
+        self.loss_weighting = check_loss_weighting(config.get("loss_weighting"))
+        if self.loss_weighting["mode"] != "none":
+            # Set from the first training batch, then fixed; saved in checkpoints so a resume keeps it.
+            self.register_buffer("loss_bin_weight", torch.zeros(int(self.loss_weighting["hop"])))
         self._t_last: float | None = None
         self._wall_before = 0.0  # training wall time of earlier (resumed-from) runs
         self._wall_start = time.time()
@@ -66,15 +71,32 @@ class ScorePriorModule(L.LightningModule):
         noise = torch.randn(x0.shape, generator=g).to(x0.device, x0.dtype)
         return sigma, noise
 
-    def _loss(self, x0: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """Per-example lambda(sigma) * mean (D(x0 + sigma n) - x0)^2."""
+    def _loss(
+        self, x0: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor, bin_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Per-example lambda(sigma) * mean (D(x0 + sigma n) - x0)^2, per MDCT bin weighted when given."""
         d = self.denoiser(x0 + sigma[:, None] * noise, sigma)
+        if bin_weight is not None:
+            return self.denoiser.loss_weight(sigma) * weighted_error(d - x0, bin_weight)
         return self.denoiser.loss_weight(sigma) * (d - x0).pow(2).mean(dim=1)
+
+    def _bin_weight(self, x0: torch.Tensor) -> torch.Tensor | None:
+        """The fixed per-bin loss weights (mdct_tilt), set from the first batch (averaged over DDP ranks)."""
+        if self.loss_weighting["mode"] == "none":
+            return None
+        if not bool(self.loss_bin_weight.any()):
+            lw = self.loss_weighting
+            power = bin_power(x0.detach(), int(lw["hop"]))
+            if self._trainer is not None and self.trainer.world_size > 1:
+                power = self.all_gather(power).mean(dim=0)
+            w = tilt_weights(power, float(lw["gamma"]), float(lw["max_weight"]), int(lw["smooth_bins"]))
+            self.loss_bin_weight.copy_(w)
+        return self.loss_bin_weight
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         x0 = batch
         sigma, noise = self._noise(x0)
-        per_example = self._loss(x0, sigma, noise)
+        per_example = self._loss(x0, sigma, noise, self._bin_weight(x0))
         loss = per_example.mean()
         idx = torch.bucketize(sigma, self.bucket_edges[1:-1].to(sigma.device)).cpu()
         self._bucket_sum.index_add_(0, idx, per_example.detach().float().cpu())

@@ -15,9 +15,8 @@ import torch
 
 from dps.dsp.mdct import imdct, mdct
 from dps.eval.__main__ import DEFAULT_CACHE
-from dps.eval.items import items_from
 from dps.eval.scoring import score_pairs
-from dps.eval.table import TableRunner
+from dps.eval.table import tuning_decodes
 
 CUTS_HZ = [1000, 2000, 3000, 4000, 6000, 8000]
 
@@ -37,10 +36,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    man = args.data_root / args.content / "manifest.jsonl"
-    items = items_from(man, args.content, 6, 4.0, offset=0.5) + items_from(man, args.content, 12, 4.0, offset=0.25)
-    runner = TableRunner(["legacy", "dps-noisy"], ["matched"], "fast", cache=DEFAULT_CACHE, workers=args.workers)
-    runner.run(items, [16.0], False)
+    items, runner = tuning_decodes(args.data_root, args.content, cache=DEFAULT_CACHE, workers=args.workers)
     label = f"dps-noisy[{args.content}]"
     variants = {"legacy": lambda d, g: g, "dps": lambda d, g: d}
     for f in CUTS_HZ:

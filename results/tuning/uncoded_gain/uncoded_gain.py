@@ -1,0 +1,70 @@
+"""Does ViSQOL reward a quieter rendering of the uncoded bins? The presets' decodes (eval cache) with every MDCT bin
+that quantized to zero scaled by a gain, legacy and DPS alike, scored on the tuning files at 16 kb/s.
+
+python results/tuning/uncoded_gain/uncoded_gain.py --content music --data-root ~/.cache/dps/data --out OUT.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dps.codec.encoder import encode_payload
+from dps.codec.measurements import measurements_from_payload
+from dps.dsp.mdct import imdct, mdct
+from dps.eval.__main__ import DEFAULT_CACHE
+from dps.eval.scoring import score_pairs
+from dps.eval.table import tuning_decodes
+
+GAINS = [1.0, 0.85, 0.7, 0.5, 1.15, 1.3]
+
+
+def scaled(x: np.ndarray, uncoded: np.ndarray, gain: float, hop: int, min_bin: int = 0) -> np.ndarray:
+    """x with its uncoded MDCT bins (at or above min_bin) multiplied by gain."""
+    c = mdct(torch.from_numpy(x), hop).numpy()
+    sel = uncoded.copy()
+    sel[:, :min_bin] = False
+    return imdct(torch.from_numpy(np.where(sel, c * gain, c)), x.size).numpy()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--content", default="music")
+    ap.add_argument("--data-root", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--min-hz", type=float, default=0.0, help="scale only uncoded bins above this frequency")
+    args = ap.parse_args()
+    items, runner = tuning_decodes(args.data_root, args.content, cache=DEFAULT_CACHE, workers=1)
+    label = f"dps-noisy[{args.content}]"
+    pairs, keys = [], []
+    for it in items:
+        m = measurements_from_payload(encode_payload(it.audio, 16.0))
+        hop = m.params.hop
+        min_bin = int(round(args.min_hz * 2 * hop / it.sample_rate))
+        for dec, key in (("legacy", "legacy"), ("dps", label)):
+            audio = runner.audio[(it.name, 16.0, key)]
+            for g in GAINS:
+                pairs.append((it.audio, scaled(audio, ~m.coded, g, hop, min_bin)))
+                keys.append((it.name, f"{dec} x{g:g}"))
+    scores = score_pairs(pairs, 22050, ["audio"], 1)
+    table: dict[str, dict[str, float]] = {}
+    for (item, name), s in zip(keys, scores, strict=True):
+        table.setdefault(name, {})[item] = s["visqol_audio_48k"]
+    base = np.array([table["legacy x1"][it.name] for it in items])
+    print(f"{args.content}: {len(items)} tuning files, 16 kb/s, fast, uncoded bins above {args.min_hz:g} Hz scaled")
+    rows = {}
+    for name, per in table.items():
+        d = np.array([per[it.name] for it in items]) - base
+        rows[name] = {"mean": float(d.mean()), "sem": float(d.std(ddof=1) / np.sqrt(d.size)), "min": float(d.min())}
+        print(f"{name:<12} {d.mean():+.3f} ± {rows[name]['sem']:.3f}  worst {d.min():+.3f}")
+    args.out.write_text(
+        json.dumps({"content": args.content, "min_hz": args.min_hz, "rows": rows, "scores": table}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
