@@ -54,9 +54,15 @@ def test_bin_power_is_the_mean_mdct_power():
 def test_bad_loss_weighting_is_a_one_line_error(cfg, field, tmp_path):
     with pytest.raises(ValueError, match=f"loss_weighting.{field}: expected"):
         check_loss_weighting(cfg)
-    config = smoke_config(tmp_path, *(f"loss_weighting.{k}={v}" for k, v in cfg.items()))
+    config = smoke_config(tmp_path, *(f"loss_weighting.{k}={v}" for k, v in cfg.items()))  # common.yaml fills the rest
     with pytest.raises(ValueError, match=f"loss_weighting.{field}"):
         ScorePriorModule(config)
+
+
+def test_mdct_tilt_without_its_fields_names_them():
+    with pytest.raises(ValueError, match=r"mode mdct_tilt needs \['gamma', 'max_weight', 'hop', 'smooth_bins'\]"):
+        check_loss_weighting({"mode": "mdct_tilt"})
+    assert check_loss_weighting(None) == {"mode": "none"}  # an older config without the section: plain loss
 
 
 def test_mdct_tilt_weights_are_set_once_kept_on_resume_and_not_exported(tmp_path):

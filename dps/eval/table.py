@@ -13,7 +13,7 @@ import numpy as np
 from dps import __version__
 from dps.audio import atomic_path
 from dps.codec import decode_legacy, encode, parse
-from dps.eval.items import Item
+from dps.eval.items import Item, items_from
 from dps.eval.peers import PEERS, PeerUnavailable, peer_roundtrip
 from dps.eval.scoring import Cache, key_of, metric_names, score_pairs
 from dps.prior.registry import file_digest
@@ -360,8 +360,6 @@ def tuning_decodes(
     data_root: Path, content: str, bitrate: float = 16.0, cache: Path | None = None, workers: int = 1
 ) -> tuple[list[Item], TableRunner]:
     """The 18 tuning files (6 at offset 0.5, 12 at 0.25) with their legacy and matched `fast` decodes (cached)."""
-    from dps.eval.items import items_from
-
     man = data_root / content / "manifest.jsonl"
     items = items_from(man, content, 6, 4.0, offset=0.5) + items_from(man, content, 12, 4.0, offset=0.25)
     runner = TableRunner(["legacy", "dps-noisy"], ["matched"], "fast", cache=cache, workers=workers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,12 +55,16 @@ class Visqol:
 
     def __call__(self, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
         """MOS-LQO of degraded against reference, both at sample_rate."""
+        score = float(self.measure(reference, degraded, sample_rate).moslqo)
+        if not np.isfinite(score):
+            raise VisqolError("ViSQOL returned a non-finite score")
+        return score
+
+    def measure(self, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> Any:
+        """ViSQOL's whole result (moslqo, per-band fvnsim, centre_freq_bands, ...) for guarded, resampled input."""
         ref = self._prepare(reference, sample_rate, "reference")
         deg = self._prepare(degraded, sample_rate, "degraded")
         n = min(ref.size, deg.size)
         if abs(ref.size - deg.size) > 0.01 * ref.size:
             raise VisqolError(f"ViSQOL: lengths differ, reference {ref.size} vs degraded {deg.size} samples")
-        score = float(self._api.measure_from_arrays(ref[:n], deg[:n], self.rate).moslqo)
-        if not np.isfinite(score):
-            raise VisqolError("ViSQOL returned a non-finite score")
-        return score
+        return self._api.measure_from_arrays(ref[:n], deg[:n], self.rate)

@@ -12,17 +12,21 @@ MODES = ("none", "mdct_tilt")
 
 
 def check_loss_weighting(cfg: dict[str, Any] | None) -> dict[str, Any]:
-    """The `loss_weighting` config with defaults, or a one-line ValueError naming the bad field."""
-    out = {"mode": "none", "gamma": 0.5, "max_weight": 100.0, "hop": 256, "smooth_bins": 15}
-    out.update(cfg or {})
+    """The `loss_weighting` config (absent: mode none), or a one-line ValueError naming the bad field."""
+    out = {"mode": "none", **(cfg or {})}
     if out["mode"] not in MODES:
         raise ValueError(f"loss_weighting.mode: expected one of {list(MODES)}, got {out['mode']!r}")
-    if not 0.0 <= float(out["gamma"]) <= 1.0:
+    if out["mode"] != "none":
+        missing = [k for k in ("gamma", "max_weight", "hop", "smooth_bins") if k not in out]
+        if missing:
+            raise ValueError(f"loss_weighting: mode {out['mode']} needs {missing} (see configs/prior/common.yaml)")
+    if "gamma" in out and not 0.0 <= float(out["gamma"]) <= 1.0:
         raise ValueError(f"loss_weighting.gamma: expected a value in [0, 1], got {out['gamma']!r}")
-    if float(out["max_weight"]) < 1.0:
+    if "max_weight" in out and float(out["max_weight"]) < 1.0:
         raise ValueError(f"loss_weighting.max_weight: expected >= 1, got {out['max_weight']!r}")
-    if int(out["smooth_bins"]) < 1 or int(out["smooth_bins"]) % 2 == 0:
-        raise ValueError(f"loss_weighting.smooth_bins: expected an odd integer >= 1, got {out['smooth_bins']!r}")
+    sb = out.get("smooth_bins", 1)
+    if int(sb) < 1 or int(sb) % 2 == 0:
+        raise ValueError(f"loss_weighting.smooth_bins: expected an odd integer >= 1, got {sb!r}")
     return out
 
 

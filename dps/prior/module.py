@@ -48,6 +48,7 @@ class ScorePriorModule(L.LightningModule):
         if self.loss_weighting["mode"] != "none":
             # Set from the first training batch, then fixed; saved in checkpoints so a resume keeps it.
             self.register_buffer("loss_bin_weight", torch.zeros(int(self.loss_weighting["hop"])))
+        self._bin_weight_ready = False  # a Python flag: testing the buffer every step would sync a GPU
         self._t_last: float | None = None
         self._wall_before = 0.0  # training wall time of earlier (resumed-from) runs
         self._wall_start = time.time()
@@ -84,13 +85,16 @@ class ScorePriorModule(L.LightningModule):
         """The fixed per-bin loss weights (mdct_tilt), set from the first batch (averaged over DDP ranks)."""
         if self.loss_weighting["mode"] == "none":
             return None
-        if not bool(self.loss_bin_weight.any()):
+        if self._bin_weight_ready:
+            return self.loss_bin_weight
+        if not bool(self.loss_bin_weight.any()):  # once: a resumed run has loaded them
             lw = self.loss_weighting
             power = bin_power(x0.detach(), int(lw["hop"]))
             if self._trainer is not None and self.trainer.world_size > 1:
                 power = self.all_gather(power).mean(dim=0)
             w = tilt_weights(power, float(lw["gamma"]), float(lw["max_weight"]), int(lw["smooth_bins"]))
             self.loss_bin_weight.copy_(w)
+        self._bin_weight_ready = True
         return self.loss_bin_weight
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:

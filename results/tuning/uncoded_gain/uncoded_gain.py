@@ -23,12 +23,11 @@ from dps.eval.table import tuning_decodes
 GAINS = [1.0, 0.85, 0.7, 0.5, 1.15, 1.3]
 
 
-def scaled(x: np.ndarray, uncoded: np.ndarray, gain: float, hop: int, min_bin: int = 0) -> np.ndarray:
-    """x with its uncoded MDCT bins (at or above min_bin) multiplied by gain."""
-    c = mdct(torch.from_numpy(x), hop).numpy()
+def scaled(c: np.ndarray, uncoded: np.ndarray, gain: float, num_samples: int, min_bin: int = 0) -> np.ndarray:
+    """The waveform of MDCT coefficients c with their uncoded bins (at or above min_bin) multiplied by gain."""
     sel = uncoded.copy()
     sel[:, :min_bin] = False
-    return imdct(torch.from_numpy(np.where(sel, c * gain, c)), x.size).numpy()
+    return imdct(torch.from_numpy(np.where(sel, c * gain, c)), num_samples).numpy()
 
 
 def main() -> None:
@@ -47,8 +46,9 @@ def main() -> None:
         min_bin = int(round(args.min_hz * 2 * hop / it.sample_rate))
         for dec, key in (("legacy", "legacy"), ("dps", label)):
             audio = runner.audio[(it.name, 16.0, key)]
+            c = mdct(torch.from_numpy(audio), hop).numpy()
             for g in GAINS:
-                pairs.append((it.audio, scaled(audio, ~m.coded, g, hop, min_bin)))
+                pairs.append((it.audio, scaled(c, ~m.coded, g, audio.size, min_bin)))
                 keys.append((it.name, f"{dec} x{g:g}"))
     scores = score_pairs(pairs, 22050, ["audio"], 1)
     table: dict[str, dict[str, float]] = {}

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
-import torch
-import torchaudio
 
 from dps.eval.__main__ import DEFAULT_CACHE
 from dps.eval.table import tuning_decodes
+from dps.eval.visqol import Visqol
 
 
 def main() -> None:
@@ -25,26 +23,14 @@ def main() -> None:
     ap.add_argument("--data-root", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    from visqol import VisqolApi
-
     items, runner = tuning_decodes(args.data_root, args.content, cache=DEFAULT_CACHE, workers=1)
-    api = VisqolApi()
-    api.create(mode="audio")
-    logging.getLogger("visqol").setLevel(logging.ERROR)
-
-    def up(a: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.asarray(a, np.float64))
-        return np.ascontiguousarray(torchaudio.functional.resample(x, 22050, 48000).numpy())
-
+    visqol = Visqol("audio")
     fv: dict[str, list[list[float]]] = {"legacy": [], "dps": []}
     mos: dict[str, list[float]] = {"legacy": [], "dps": []}
     centres: list[float] = []
     for it in items:
-        ref = up(it.audio)
         for name, key in (("legacy", "legacy"), ("dps", f"dps-noisy[{args.content}]")):
-            deg = up(runner.audio[(it.name, 16.0, key)])
-            n = min(ref.size, deg.size)
-            r = api.measure_from_arrays(ref[:n], deg[:n], 48000)
+            r = visqol.measure(it.audio, runner.audio[(it.name, 16.0, key)], it.sample_rate)
             fv[name].append(np.asarray(r.fvnsim, dtype=float).tolist())
             mos[name].append(float(r.moslqo))
             centres = np.asarray(r.center_freq_bands, dtype=float).tolist()
