@@ -1,0 +1,22 @@
+# Session 19: two more loss-weighted fine-tunes on the whole music split (2 threads, ~20 min each), each checkpoint
+# exported in float16 and scored on the 18 music tuning files at 16 kb/s, paired against the prior shipped since
+# session 19 (tune_shipped_fp16_*.json, from ship.sh).
+D=${DATA:-$HOME/.cache/dps/data}; S=${RUNS:-$HOME/.cache/dps/s19}; R=results/tuning/music_hf_weighted
+common="data.manifest=$D/music/manifest.jsonl ema.decay=0.998 logger=csv checkpoint.every_n_steps=250 val_samples=0
+  data.num_workers=1 loss_weighting.mode=mdct_tilt loss_weighting.gamma=1.0 loss_weighting.max_weight=1000
+  trainer.max_steps=1000"
+python train.py configs/prior/music.yaml $common init_from=music optim.lr=3e-5 optim.warmup_steps=50 \
+  optim.decay_steps=1000 run_dir=$S/music-hfw2                                 # tags hfw2_500, hfw2_1000
+python train.py configs/prior/music.yaml $common init_from=speech optim.lr=1e-4 optim.warmup_steps=100 \
+  optim.decay_steps=3000 run_dir=$S/music-from-speech-w                        # tags fsw500, fsw1000
+for pair in music-hfw2:hfw2_ music-from-speech-w:fsw; do
+  for st in 500 1000; do
+    run=${pair%%:*}; tag=${pair##*:}$st
+    python -m dps.prior export --dtype float16 $S/$run/checkpoints/step-$st.ckpt $S/$tag.safetensors
+    for set in "6 0.5" "12 0.25"; do set -- $set
+      python bench/tune_decode.py --content music --prior $S/$tag.safetensors --n-items $1 --offset $2 --grid "" \
+        --workers 1 --data-root $D --out $R/tune_${tag}_$1.json
+    done
+  done
+done
+python $R/paired.py --against shipped_fp16 hfw2_500 hfw2_1000 fsw500 fsw1000
