@@ -20,3 +20,11 @@ for pair in music-hfw2:hfw2_ music-from-speech-w:fsw; do
   done
 done
 python $R/paired.py --against shipped_fp16 hfw2_500 hfw2_1000 fsw500 fsw1000
+# The piano prior with the same weighting (stopped after step 500: -0.016 against the shipped piano prior, 0/6 better).
+python train.py configs/prior/piano.yaml $common init_from=piano data.manifest=$D/piano/manifest.jsonl optim.lr=1e-4 \
+  optim.warmup_steps=100 optim.decay_steps=3000 run_dir=$S/piano-w
+python -m dps.prior export --dtype float16 $S/piano-w/checkpoints/step-500.ckpt $S/pw500.safetensors
+python bench/tune_decode.py --content piano --prior piano --n-items 6 --offset 0.5 --grid "" --workers 1 --data-root $D \
+  --out $R/tune_piano_shipped_6.json
+python bench/tune_decode.py --content piano --prior $S/pw500.safetensors --n-items 6 --offset 0.5 --grid "" --workers 1 \
+  --data-root $D --out $R/tune_pw500_6.json
