@@ -28,3 +28,9 @@ python bench/tune_decode.py --content piano --prior piano --n-items 6 --offset 0
   --out $R/tune_piano_shipped_6.json
 python bench/tune_decode.py --content piano --prior $S/pw500.safetensors --n-items 6 --offset 0.5 --grid "" --workers 1 \
   --data-root $D --out $R/tune_pw500_6.json
+# Again with the cap at 15 (music's largest weight), 500 steps: -0.005 against the shipped piano prior, 0/6 better.
+python train.py configs/prior/piano.yaml $common init_from=piano data.manifest=$D/piano/manifest.jsonl optim.lr=1e-4 \
+  optim.warmup_steps=100 optim.decay_steps=3000 loss_weighting.max_weight=15 trainer.max_steps=500 run_dir=$S/piano-w15
+python -m dps.prior export --dtype float16 $S/piano-w15/checkpoints/step-500.ckpt $S/pw15_500.safetensors
+python bench/tune_decode.py --content piano --prior $S/pw15_500.safetensors --n-items 6 --offset 0.5 --grid "" \
+  --workers 1 --data-root $D --out $R/tune_pw15_500_6.json
