@@ -369,3 +369,24 @@ def test_paired_gains_are_per_item_differences_with_a_t_interval():
     assert g["decoder"] == "dps-noisy[p]" and g["n"] == 3 and g["better"] == 2
     assert g["gain"] == pytest.approx(d.mean()) and g["worst"] == pytest.approx(0.0, abs=1e-12)
     assert g["ci95"] == pytest.approx(stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3))
+
+
+def test_variant_gains_pair_each_variant_with_the_base_per_item():
+    from dps.eval.items import Item
+    from dps.eval.table import variant_gains
+
+    items = [Item(f"speech/{n}", "speech", load_fixture(n)[:22050].astype(np.float64)) for n in ("speech", "music")]
+    noise = np.random.default_rng(0).standard_normal(22050)
+    pairs, keys = [], []
+    for it in items:
+        rms = float(np.sqrt(np.mean(it.audio**2)))
+        for name, snr in (("clean", None), ("noisy 30 dB", 30), ("noisy 10 dB", 10)):
+            pairs.append((it.audio, it.audio if snr is None else it.audio + noise * rms * 10 ** (-snr / 20)))
+            keys.append((it.name, name))
+    table, rows = variant_gains(items, pairs, keys, "clean")
+    assert set(table) == set(rows) == {"clean", "noisy 30 dB", "noisy 10 dB"}
+    assert rows["clean"] == {"mean": 0.0, "sem": 0.0, "min": 0.0}
+    for name in ("noisy 30 dB", "noisy 10 dB"):
+        d = [table[name][it.name] - table["clean"][it.name] for it in items]
+        assert rows[name]["mean"] == pytest.approx(np.mean(d)) and rows[name]["min"] == pytest.approx(min(d))
+    assert rows["noisy 10 dB"]["mean"] < rows["noisy 30 dB"]["mean"] < 0

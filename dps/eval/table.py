@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 from dataclasses import asdict, dataclass, field
@@ -365,3 +366,32 @@ def tuning_decodes(
     runner = TableRunner(["legacy", "dps-noisy"], ["matched"], "fast", cache=cache, workers=workers)
     runner.run(items, [bitrate], False)
     return items, runner
+
+
+def tuning_parser(doc: str | None) -> argparse.ArgumentParser:
+    """--content, --data-root and --out: the arguments every tuning-set script takes."""
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("--content", default="music")
+    ap.add_argument("--data-root", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    return ap
+
+
+def variant_gains(
+    items: list[Item],
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    keys: list[tuple[str, str]],
+    base: str,
+    workers: int = 1,
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """ViSQOL of each (reference, variant) pair, keyed (item, variant), and each variant's paired gain over `base`."""
+    scores = score_pairs(pairs, items[0].sample_rate, ["audio"], workers)
+    table: dict[str, dict[str, float]] = {}
+    for (item, name), s in zip(keys, scores, strict=True):
+        table.setdefault(name, {})[item] = s["visqol_audio_48k"]
+    ref = np.array([table[base][it.name] for it in items])
+    rows = {}
+    for name, per in table.items():
+        d = np.array([per[it.name] for it in items]) - ref
+        rows[name] = {"mean": float(d.mean()), "sem": float(d.std(ddof=1) / np.sqrt(d.size)), "min": float(d.min())}
+    return table, rows

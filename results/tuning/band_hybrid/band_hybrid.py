@@ -6,17 +6,14 @@ python results/tuning/band_hybrid/band_hybrid.py --content music --data-root ~/.
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from dps.dsp.mdct import imdct, mdct
 from dps.eval.__main__ import DEFAULT_CACHE
-from dps.eval.scoring import score_pairs
-from dps.eval.table import tuning_decodes
+from dps.eval.table import tuning_decodes, tuning_parser, variant_gains
 
 CUTS_HZ = [1000, 2000, 3000, 4000, 6000, 8000]
 
@@ -30,10 +27,7 @@ def hybrid(low: np.ndarray, high: np.ndarray, cut_hz: float, sr: int = 22050, ho
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--content", default="music")
-    ap.add_argument("--data-root", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
+    ap = tuning_parser(__doc__)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     items, runner = tuning_decodes(args.data_root, args.content, cache=DEFAULT_CACHE, workers=args.workers)
@@ -48,17 +42,10 @@ def main() -> None:
         for name, fn in variants.items():
             pairs.append((it.audio, fn(d, g)))
             keys.append((it.name, name))
-    scores = score_pairs(pairs, 22050, ["audio"], args.workers)
-    table: dict[str, dict[str, float]] = {}
-    for (item, name), s in zip(keys, scores, strict=True):
-        table.setdefault(name, {})[item] = s["visqol_audio_48k"]
-    base = np.array([table["legacy"][it.name] for it in items])
+    table, rows = variant_gains(items, pairs, keys, "legacy", args.workers)
     print(f"{args.content}: {len(items)} tuning files, 16 kb/s, fast, matched prior")
-    rows = {}
-    for name, per in table.items():
-        d = np.array([per[it.name] for it in items]) - base
-        rows[name] = {"mean": float(d.mean()), "sem": float(d.std(ddof=1) / np.sqrt(d.size)), "min": float(d.min())}
-        print(f"{name:<12} {d.mean():+.3f} ± {rows[name]['sem']:.3f}  worst {d.min():+.3f}")
+    for name, row in rows.items():
+        print(f"{name:<12} {row['mean']:+.3f} ± {row['sem']:.3f}  worst {row['min']:+.3f}")
     args.out.write_text(json.dumps({"content": args.content, "rows": rows, "scores": table}, indent=2))
 
 

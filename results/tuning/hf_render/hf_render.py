@@ -6,15 +6,13 @@ python results/tuning/hf_render/hf_render.py --content music --data-root ~/.cach
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from dps.eval.__main__ import DEFAULT_CACHE
-from dps.eval.table import tuning_decodes
+from dps.eval.table import tuning_decodes, tuning_parser
 
 BANDS_HZ = [
     (0, 2000),
@@ -38,10 +36,7 @@ def band_db(x: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--content", default="music")
-    ap.add_argument("--data-root", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
+    ap = tuning_parser(__doc__)
     args = ap.parse_args()
     items, runner = tuning_decodes(args.data_root, args.content, cache=DEFAULT_CACHE, workers=1)
     label = f"dps-noisy[{args.content}]"

@@ -6,9 +6,7 @@ python results/tuning/uncoded_gain/uncoded_gain.py --content music --data-root ~
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,8 +15,7 @@ from dps.codec.encoder import encode_payload
 from dps.codec.measurements import measurements_from_payload
 from dps.dsp.mdct import imdct, mdct
 from dps.eval.__main__ import DEFAULT_CACHE
-from dps.eval.scoring import score_pairs
-from dps.eval.table import tuning_decodes
+from dps.eval.table import tuning_decodes, tuning_parser, variant_gains
 
 GAINS = [1.0, 0.85, 0.7, 0.5, 1.15, 1.3]
 
@@ -31,10 +28,7 @@ def scaled(c: np.ndarray, uncoded: np.ndarray, gain: float, num_samples: int, mi
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--content", default="music")
-    ap.add_argument("--data-root", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
+    ap = tuning_parser(__doc__)
     ap.add_argument("--min-hz", type=float, default=0.0, help="scale only uncoded bins above this frequency")
     args = ap.parse_args()
     items, runner = tuning_decodes(args.data_root, args.content, cache=DEFAULT_CACHE, workers=1)
@@ -50,17 +44,10 @@ def main() -> None:
             for g in GAINS:
                 pairs.append((it.audio, scaled(c, ~m.coded, g, audio.size, min_bin)))
                 keys.append((it.name, f"{dec} x{g:g}"))
-    scores = score_pairs(pairs, 22050, ["audio"], 1)
-    table: dict[str, dict[str, float]] = {}
-    for (item, name), s in zip(keys, scores, strict=True):
-        table.setdefault(name, {})[item] = s["visqol_audio_48k"]
-    base = np.array([table["legacy x1"][it.name] for it in items])
+    table, rows = variant_gains(items, pairs, keys, "legacy x1")
     print(f"{args.content}: {len(items)} tuning files, 16 kb/s, fast, uncoded bins above {args.min_hz:g} Hz scaled")
-    rows = {}
-    for name, per in table.items():
-        d = np.array([per[it.name] for it in items]) - base
-        rows[name] = {"mean": float(d.mean()), "sem": float(d.std(ddof=1) / np.sqrt(d.size)), "min": float(d.min())}
-        print(f"{name:<12} {d.mean():+.3f} ± {rows[name]['sem']:.3f}  worst {d.min():+.3f}")
+    for name, row in rows.items():
+        print(f"{name:<12} {row['mean']:+.3f} ± {row['sem']:.3f}  worst {row['min']:+.3f}")
     args.out.write_text(
         json.dumps({"content": args.content, "min_hz": args.min_hz, "rows": rows, "scores": table}, indent=2)
     )

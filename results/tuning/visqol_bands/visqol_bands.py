@@ -6,22 +6,17 @@ python results/tuning/visqol_bands/visqol_bands.py --content music --data-root ~
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 
 from dps.eval.__main__ import DEFAULT_CACHE
-from dps.eval.table import tuning_decodes
+from dps.eval.table import tuning_decodes, tuning_parser
 from dps.eval.visqol import Visqol
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--content", default="music")
-    ap.add_argument("--data-root", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
+    ap = tuning_parser(__doc__)
     args = ap.parse_args()
     items, runner = tuning_decodes(args.data_root, args.content, cache=DEFAULT_CACHE, workers=1)
     visqol = Visqol("audio")
