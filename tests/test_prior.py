@@ -32,9 +32,24 @@ def test_bad_override_is_one_line_error():
     assert "Traceback" not in proc.stderr
 
 
+def test_override_must_name_a_field_or_add_one_with_plus():
+    """Hydra's dotlist rule: a misspelt key is a one-line error, +key adds one, free-form mappings take new keys."""
+    from dps.prior.config import load_prior_config
+
+    speech = ROOT / "configs" / "prior" / "speech.yaml"
+    with pytest.raises(ValueError, match=r"override data\.sourceweights\.x: no such field under data .*\+data"):
+        load_prior_config(speech, ["data.sourceweights.x=1"])
+    with pytest.raises(ValueError, match="expected key=value"):
+        load_prior_config(speech, ["trainer.max_steps"])
+    config = load_prior_config(speech, ["+trainer.fast_dev_run=true", "data.source_weights.a=2", "network.kernel=5"])
+    assert config["trainer"]["fast_dev_run"] is True and "+trainer" not in config
+    assert config["data"]["source_weights"] == {"a": 2} and config["network"]["kernel"] == 5
+
+
 def test_fast_dev_run(tmp_path):
     run = train(smoke_config(tmp_path, "+trainer.fast_dev_run=true"))
     assert (run / "config.yaml").is_file()
+    assert json.loads((run / "summary.json").read_text())["global_step"] == 1  # one batch, not the 20 steps
 
 
 @pytest.mark.parametrize("family", ["wave_unet", "mdct_unet"])
@@ -298,6 +313,12 @@ def test_init_from_starts_fine_tuning_at_the_given_weights(smoke_run, tmp_path):
     assert f"path: {exported}" in (run / "config.yaml").read_text()
     with pytest.raises(PriorError, match="do not fit this config's network"):
         init_weights(ScorePriorModule(smoke_config(tmp_path, "network.channels=[8,8,8]")).denoiser, str(exported))
+    # init_partial: a new stem and head around the trained body (here a longer patch) start fresh, the rest loads
+    wide = ScorePriorModule(smoke_config(tmp_path, "network.patch=32")).denoiser
+    info = init_weights(wide, str(exported), partial=True)
+    assert info["partial"]["fresh"] == ["net.head.weight", "net.stem.weight"]
+    source = load_prior(exported).denoiser.state_dict()
+    torch.testing.assert_close(wide.state_dict()["net.mid1.conv1.weight"], source["net.mid1.conv1.weight"])
 
 
 def test_soup_is_the_weighted_mean_of_the_weights(smoke_run, tmp_path):

@@ -203,8 +203,11 @@ def soup_priors(
     return {"config": first, **info}
 
 
-def init_weights(denoiser: Denoiser, spec: str | Path) -> dict[str, Any]:
-    """Load a prior's weights (shipped name, .safetensors or .ckpt EMA weights) into `denoiser` for fine-tuning."""
+def init_weights(denoiser: Denoiser, spec: str | Path, partial: bool = False) -> dict[str, Any]:
+    """Load a prior's weights (shipped name, .safetensors or .ckpt EMA weights) into `denoiser` for fine-tuning.
+
+    partial: load only the tensors whose name and shape fit (e.g. a new stem around a trained body), list the rest.
+    """
     path = Path(spec) if str(spec).endswith(".ckpt") else resolve_prior(str(spec))
     if path.suffix == ".ckpt":
         ckpt, _, state = _checkpoint_parts(path)
@@ -212,13 +215,22 @@ def init_weights(denoiser: Denoiser, spec: str | Path) -> dict[str, Any]:
     else:
         step = int(read_prior_metadata(path)["training"].get("global_step", 0))
         state = load_file(str(path))
+    info: dict[str, Any] = {"path": str(path), "sha256": file_digest(path), "global_step": step}
+    if partial:
+        own = denoiser.state_dict()
+        fits = {k: v.float() for k, v in state.items() if k in own and own[k].shape == v.shape}
+        if not fits:
+            raise PriorError(f"init_from {path}: no tensor fits this config's network (init_partial=true)")
+        denoiser.load_state_dict(fits, strict=False)
+        info["partial"] = {"loaded": len(fits), "fresh": sorted(k for k in own if k not in fits)}
+        return info
     try:
         denoiser.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     except RuntimeError as exc:
         raise PriorError(
             f"init_from {path}: weights do not fit this config's network ({str(exc).splitlines()[-1].strip()[:200]})"
         ) from None
-    return {"path": str(path), "sha256": file_digest(path), "global_step": step}
+    return info
 
 
 def _build_prior(config: dict[str, Any], state: dict[str, torch.Tensor], where: str, device: Any) -> Prior:

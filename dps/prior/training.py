@@ -131,7 +131,7 @@ def train(config: dict[str, Any]) -> Path:
     if config.get("init_from") and not resuming:  # fine-tuning: start from another prior's (EMA) weights
         from dps.prior.export import init_weights
 
-        config["init"] = init_weights(module.denoiser, config["init_from"])
+        config["init"] = init_weights(module.denoiser, config["init_from"], bool(config.get("init_partial", False)))
     config["parameters"] = count_parameters(module.denoiser)
     module.config = config
     module.hparams["config"] = config
