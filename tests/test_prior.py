@@ -50,6 +50,7 @@ def test_fast_dev_run(tmp_path):
     run = train(smoke_config(tmp_path, "+trainer.fast_dev_run=true"))
     assert (run / "config.yaml").is_file()
     assert json.loads((run / "summary.json").read_text())["global_step"] == 1  # one batch, not the 20 steps
+    assert not (run / "checkpoints" / "last.ckpt").exists()  # nothing for a later run in this folder to resume
 
 
 @pytest.mark.parametrize("family", ["wave_unet", "mdct_unet"])

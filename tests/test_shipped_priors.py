@@ -8,12 +8,20 @@ from dps.prior.export import load_prior, read_prior_metadata
 from dps.prior.registry import resolve_prior, shipped_priors
 from tests.conftest import load_fixture
 
-SHIPPED = ("joint", "music", "piano", "speech")
+SHIPPED = ("joint", "music", "piano", "speech", "speech_lite")
+# speech_lite: the speech prior with an 8-bin patch stem (half the network's cost); the others are named by content.
+CONTENT = {"speech_lite": "speech"}
 # The fixture each prior has seen the content of (joint = speech + piano).
-MATCHED_FIXTURES = {"speech": ["speech"], "piano": ["piano"], "music": ["music"], "joint": ["speech", "piano"]}
+MATCHED_FIXTURES = {
+    "speech": ["speech"],
+    "speech_lite": ["speech"],
+    "piano": ["piano"],
+    "music": ["music"],
+    "joint": ["speech", "piano"],
+}
 
 
-def test_the_four_priors_are_shipped():
+def test_the_shipped_priors():
     assert tuple(shipped_priors()) == SHIPPED
 
 
@@ -21,7 +29,7 @@ def test_the_four_priors_are_shipped():
 def test_shipped_prior_carries_what_decoding_needs(name):
     meta = read_prior_metadata(resolve_prior(name))
     config, training = meta["config"], meta["training"]
-    assert config["content"] == name
+    assert config["content"] == CONTENT.get(name, name)
     assert config["data"]["sample_rate"] == 22050
     assert CodecParams.from_dict(config["codec"]) == CodecParams()  # decodes the default codec's bitstreams
     assert {"sigma_min", "sigma_max", "sigma_data"} <= set(config["schedule"])

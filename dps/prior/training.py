@@ -147,7 +147,8 @@ def train(config: dict[str, Any]) -> Path:
             monitor="val/loss",
             mode="min",
             save_top_k=1,
-            save_last=True,
+            # Lightning 2.6 writes last.ckpt at train end even under fast_dev_run; a later run would resume from it.
+            save_last=not config["trainer"].get("fast_dev_run"),
             auto_insert_metric_name=False,
         ),
         ModelCheckpoint(
