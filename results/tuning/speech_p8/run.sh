@@ -26,3 +26,6 @@ for p in speech_lite speech; do   # nothing else running
   python bench/sampler.py --prior $p --seconds 4 --rounds 3 --rows "paper, compiled bfloat16 network and conditioning" \
     "fast, compiled bfloat16 network and conditioning" --out $R/bench_sampler_$p.json
 done
+python bench/tune_decode.py --content speech --prior speech_lite --preset paper --n-items 6 --offset 0.5 \
+  --grid "network_precision=bfloat16,network_compile=true,conditioning_compile=true" --workers 1 --data-root $D \
+  --out $R/tune_lite_paper_6.json
