@@ -32,7 +32,7 @@ def test_bad_override_is_one_line_error():
     assert "Traceback" not in proc.stderr
 
 
-def test_override_must_name_a_field_or_add_one_with_plus():
+def test_override_must_name_a_field_or_add_one_with_plus(tmp_path):
     """Hydra's dotlist rule: a misspelt key is a one-line error, +key adds one, free-form mappings take new keys."""
     from dps.prior.config import load_prior_config
 
@@ -41,9 +41,17 @@ def test_override_must_name_a_field_or_add_one_with_plus():
         load_prior_config(speech, ["data.sourceweights.x=1"])
     with pytest.raises(ValueError, match="expected key=value"):
         load_prior_config(speech, ["trainer.max_steps"])
+    with pytest.raises(ValueError, match="expected key=value"):
+        load_prior_config(speech, ["size"])
     config = load_prior_config(speech, ["+trainer.fast_dev_run=true", "data.source_weights.a=2", "network.kernel=5"])
     assert config["trainer"]["fast_dev_run"] is True and "+trainer" not in config
     assert config["data"]["source_weights"] == {"a": 2} and config["network"]["kernel"] == 5
+    # a source name is a key, not a field, also where the content YAML already weights another source
+    weighted = tmp_path / "weighted.yaml"
+    weighted.write_text("content: speech\ndata: {source_weights: {klettres-data: 2}}\n")
+    config = load_prior_config(weighted, ["data.source_weights.other=3", "visqol.overrides.levels=10"])
+    assert config["data"]["source_weights"] == {"klettres-data": 2, "other": 3}
+    assert config["visqol"]["overrides"] == {"levels": 10}
 
 
 def test_fast_dev_run(tmp_path):

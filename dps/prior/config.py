@@ -32,26 +32,31 @@ def load_prior_config(path: str | Path, overrides: list[str] | None = None) -> d
     return resolved  # type: ignore[return-value]
 
 
+FREE_FORM = ("data.source_weights.", "visqol.overrides.")  # mappings keyed by names (sources, settings), not fields
+
+
 def checked_overrides(cfg: DictConfig, overrides: list[str]) -> list[str]:
     """Hydra's rule for dotlists: key=value must name a field that exists, +key=value adds a new one."""
-    picked = dict(item.split("=", 1) for item in overrides if item.split("=", 1)[0] in ("family", "size"))
+    pairs = [item.partition("=") for item in overrides]
+    for item, (key, sep, _) in zip(overrides, pairs, strict=True):
+        if not sep or not key.lstrip("+"):
+            raise ValueError(f"override {item!r}: expected key=value")
+    picked = {key: value for key, _, value in pairs if key in ("family", "size")}
     family, size = picked.get("family", cfg.family), picked.get("size", cfg.size)
     if family in cfg.sizes and size in cfg.sizes[family]:  # network.* overrides fields of sizes.<family>.<size>
         cfg = OmegaConf.merge(cfg, {"network": cfg.sizes[family][size]})
     out = []
-    for item in overrides:
-        key, sep, _ = item.partition("=")
-        if not sep or not key.lstrip("+"):
-            raise ValueError(f"override {item!r}: expected key=value")
+    for item, (key, _, _) in zip(overrides, pairs, strict=True):
         if key.startswith("+"):
             out.append(item[1:])
             continue
         node: object = cfg
-        for depth, part in enumerate(key.split(".")):
-            if not isinstance(node, DictConfig) or (len(node) == 0 and depth > 0):
-                break  # a list, a value, or a free-form mapping such as data.source_weights
+        parts = key.split(".")
+        for depth, part in enumerate(parts if not key.startswith(FREE_FORM) else []):
+            if not isinstance(node, DictConfig):
+                break  # inside a list or a value: OmegaConf reports it
             if part not in node:
-                where = ".".join(key.split(".")[:depth]) or "the top level"
+                where = ".".join(parts[:depth]) or "the top level"
                 raise ValueError(
                     f"override {key}: no such field under {where} (expected one of {sorted(node)}); "
                     f"write +{key}=... to add one"
