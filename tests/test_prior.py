@@ -116,6 +116,33 @@ def test_mdct_unet_keeps_its_transforms_in_float32_under_bf16_autocast(monkeypat
     assert seen == [("mdct", torch.float32), ("imdct", torch.float32)] and y.dtype == torch.float32
 
 
+@pytest.mark.parametrize("family", ["wave_unet", "mdct_unet"])
+def test_one_film_matmul_equals_each_blocks_own(family):
+    """The body computes every ResBlock's FiLM in one matmul; the network must equal its per-block form."""
+    from dps.prior.layers import ResBlock
+    from dps.prior.unet1d import WaveUNet
+    from dps.prior.unet2d import MDCTUNet
+
+    torch.manual_seed(0)
+    if family == "wave_unet":
+        net = WaveUNet(patch=16, channels=(8, 16, 24), blocks=2, kernel=3, emb_dim=16, attention=True, heads=2)
+    else:
+        net = MDCTUNet(channels=(8, 16, 24), blocks=2, emb_dim=16, attention=True, heads=2)
+    for p in net.parameters():  # the zero-initialized convolutions would hide the FiLM
+        torch.nn.init.normal_(p, std=0.1)
+    x, c = torch.randn(2, 4096, dtype=torch.float64), torch.tensor([-1.0, 0.5], dtype=torch.float64)
+    net = net.double()
+    blocks = [m for m in net.modules() if isinstance(m, ResBlock)]
+    films = net.block_films(net.emb(c))
+    assert len(films) == len(blocks) == 3 * 2 + 2 + 3 * 2
+    with torch.no_grad():
+        batched = net(x, c)
+        for b in blocks:  # each block's own projection (order as in the body, checked by the equality below)
+            b.forward = (lambda blk: lambda h, emb, film=None: ResBlock.forward(blk, h, emb))(b)
+        own = net(x, c)
+    torch.testing.assert_close(batched, own, rtol=1e-12, atol=1e-12)
+
+
 def test_gaussian_data_learns_the_analytic_score(tmp_path):
     """Data x ~ N(0, s0^2 I) has score -x/(s0^2 + sigma^2) at every sigma; s0 != sigma_data so F must learn."""
     s0 = 0.03

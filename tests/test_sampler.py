@@ -406,6 +406,20 @@ def test_chunk_level_input_scales_every_chunk_by_one_gain(smoke_prior, monkeypat
         DecodeSettings.from_preset("fast", chunk_level="band")
 
 
+def test_one_chunk_path_equals_the_general_overlap_add():
+    def score(x, sigma):
+        return torch.tanh(x * 3) / sigma[:, None] ** 2
+
+    x = torch.randn(2, 5000, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    s = torch.tensor([0.05, 0.2], dtype=torch.float64)
+    one = ChunkedScore(score, 5000, 8000, 256, gains=torch.tensor([1.7]))
+    assert one.starts == [0] and one.chunk == 5000
+    general = ChunkedScore(score, 5000, 8000, 256, gains=torch.tensor([1.7]), max_batch=1)  # rows > max_batch
+    torch.testing.assert_close(one(x, s), general(x, s), rtol=0, atol=0)
+    g = one.gains[0].double()  # float32 1.7, as the decoder's gains
+    torch.testing.assert_close(one(x, s), score(x * g, s * g) * g, rtol=0, atol=0)
+
+
 def test_chunked_score_batches_rows_like_single_rows():
     from dps.prior.unet1d import WaveUNet
 

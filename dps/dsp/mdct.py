@@ -26,20 +26,56 @@ def _basis(hop: int, dtype: torch.dtype, device: str) -> torch.Tensor:
 
 
 def quiet_dynamo_basis_warning() -> None:
-    """Dynamo warns when it traces through the lru_cache'd basis; the basis depends on its arguments only, so
-    tracing it is exact."""
+    """Dynamo warns when it traces through the lru_cache'd basis, window and twiddles (they depend on their arguments
+    only, so tracing them is exact), and inductor when it leaves the FFT's complex ops to their eager kernels."""
     warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`")
+    warnings.filterwarnings("ignore", message="Torchinductor does not support code generation for complex operators")
+
+
+@lru_cache(maxsize=16)
+def _window(hop: int, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """The sine window w(n) = sin(pi (n + 1/2) / 2N), Princen-Bradley: w(n)^2 + w(n+N)^2 = 1."""
+    n = torch.arange(2 * hop, dtype=torch.float64)
+    return torch.sin(math.pi * (n + 0.5) / (2 * hop)).to(dtype=dtype, device=device)
+
+
+@lru_cache(maxsize=16)
+def _twiddles(n: int, dtype: torch.dtype, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """DCT-IV by FFT: pre-twiddle exp(-i pi (4k + 1) / 4N) and post-twiddle sqrt(2/N) exp(-i pi k / N)."""
+    k = torch.arange(n // 2, dtype=torch.float64)
+    pre = torch.polar(torch.ones_like(k), -math.pi * (4 * k + 1) / (4 * n))
+    post = torch.polar(torch.full_like(k, math.sqrt(2.0 / n)), -math.pi * k / n)
+    ctype = torch.complex128 if dtype == torch.float64 else torch.complex64
+    return pre.to(ctype).to(device), post.to(ctype).to(device)
+
+
+def _dct4(u: torch.Tensor) -> torch.Tensor:
+    """Orthonormal DCT-IV, sqrt(2/N) sum_n u_n cos(pi/N (n + 1/2)(k + 1/2)), by an N/2-point complex FFT of
+    (u_2n + i u_(N-1-2n)) pre-twiddled; X_2k = Re z_k, X_(N-1-2k) = -Im z_k. It is its own inverse."""
+    pre, post = _twiddles(u.shape[-1], u.dtype, str(u.device))
+    z = torch.fft.fft(torch.complex(u[..., 0::2], u.flip(-1)[..., 0::2]) * pre) * post
+    return torch.stack([z.real, -z.imag.flip(-1)], dim=-1).flatten(-2)
 
 
 def mdct(x: torch.Tensor, hop: int = 256) -> torch.Tensor:
-    """Analysis X = T P x: zero-pad by one hop in front, frame with 50 % overlap, (..., T) -> (..., F, N)."""
+    """Analysis X = T P x: zero-pad by one hop in front, frame with 50 % overlap, (..., T) -> (..., F, N).
+
+    An even hop folds each windowed frame (a, b, c, d) to (-c_r - d, a - b_r) and takes its DCT-IV by FFT
+    (O(N log N); eager on 2 CPU cores, 4 s at hop 256: 1.5-2x faster than the basis matmul in float64, ~1.2x in
+    float32); an odd hop multiplies by the basis."""
     num = x.shape[-1]
     frames = mdct_num_frames(num, hop)
     pad_back = (frames + 1) * hop - hop - num
-    xp = torch.nn.functional.pad(x, (hop, pad_back))
+    work = x if x.dtype in (torch.float32, torch.float64) else x.float()
+    xp = torch.nn.functional.pad(work, (hop, pad_back))
     blocks = xp.reshape(*x.shape[:-1], frames + 1, hop)
     framed = torch.cat([blocks[..., :-1, :], blocks[..., 1:, :]], dim=-1)
-    return framed @ _basis(hop, x.dtype, str(x.device))
+    if hop % 2:
+        return (framed @ _basis(hop, work.dtype, str(x.device))).to(x.dtype)
+    z = framed * _window(hop, work.dtype, str(x.device))
+    q = hop // 2
+    a, b, c, d = z[..., :q], z[..., q:hop], z[..., hop : hop + q], z[..., hop + q :]
+    return _dct4(torch.cat([-c.flip(-1) - d, a - b.flip(-1)], dim=-1)).to(x.dtype)
 
 
 def imdct(coeffs: torch.Tensor, num_samples: int) -> torch.Tensor:
@@ -51,12 +87,18 @@ def imdct(coeffs: torch.Tensor, num_samples: int) -> torch.Tensor:
             f"imdct: {frames} frames do not fit {num_samples} samples at hop {hop} "
             f"(expected {mdct_num_frames(num_samples, hop)})"
         )
-    framed = coeffs @ _basis(hop, coeffs.dtype, str(coeffs.device)).T
+    work = coeffs if coeffs.dtype in (torch.float32, torch.float64) else coeffs.float()
+    if hop % 2:
+        framed = work @ _basis(hop, work.dtype, str(coeffs.device)).T
+    else:  # the fold's transpose: (v1, v2) -> (v2, -v2_r, -v1_r, -v1), windowed
+        v = _dct4(work)
+        v1, v2 = v[..., : hop // 2], v[..., hop // 2 :]
+        framed = torch.cat([v2, -v2.flip(-1), -v1.flip(-1), -v1], dim=-1) * _window(hop, work.dtype, str(coeffs.device))
     first, second = framed[..., :hop], framed[..., hop:]
     zeros = torch.zeros_like(first[..., :1, :])
     blocks = torch.cat([first, zeros], dim=-2) + torch.cat([zeros, second], dim=-2)
     out = blocks.reshape(*coeffs.shape[:-2], (frames + 1) * hop)
-    return out[..., hop : hop + num_samples]
+    return out[..., hop : hop + num_samples].to(coeffs.dtype)
 
 
 class MDCT(torch.nn.Module):

@@ -42,9 +42,10 @@ class ResBlock(nn.Module):
         self.skip = conv(cin, cout, 1) if cin != cout else nn.Identity()
         self.act = nn.SiLU()
 
-    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, emb: torch.Tensor, film: torch.Tensor | None = None) -> torch.Tensor:
+        """film: this block's film(emb) when the caller has computed it (UNetBodyMixin, one matmul for all)."""
         h = self.conv1(self.act(self.norm1(x)))
-        scale, shift = self.film(emb).chunk(2, dim=1)
+        scale, shift = (self.film(emb) if film is None else film).chunk(2, dim=1)
         shape = (h.shape[0], h.shape[1]) + (1,) * (h.dim() - 2)
         h = self.norm2(h) * (1 + scale.view(shape)) + shift.view(shape)
         h = self.conv2(self.drop(self.act(h)))
@@ -77,20 +78,30 @@ class UNetBodyMixin:
     mid_attn: nn.Module
     mid2: ResBlock
 
+    def block_films(self, emb: torch.Tensor) -> list[torch.Tensor]:
+        """Every ResBlock's FiLM projection of the noise embedding in one matmul (in body order): on the CPU, 20
+        small matmuls per forward cost ~1 ms, about 4 % of a compiled `paper` step."""
+        blocks = [*(b for level in self.down_blocks for b in level), self.mid1, self.mid2]
+        blocks += [b for level in self.up_blocks for b in level]
+        weight = torch.cat([b.film.weight for b in blocks])
+        bias = torch.cat([b.film.bias for b in blocks])
+        return list(nn.functional.linear(emb, weight, bias).split([b.film.out_features for b in blocks], dim=1))
+
     def unet_body(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         """Residual levels with one skip per level, attention between two bottleneck blocks."""
+        films = iter(self.block_films(emb))
         skips = []
         for i, level in enumerate(self.down_blocks):
             for block in level:
-                h = block(h, emb)
+                h = block(h, emb, next(films))
             skips.append(h)
             if i < len(self.downs):
                 h = self.downs[i](h)
-        h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
+        h = self.mid2(self.mid_attn(self.mid1(h, emb, next(films))), emb, next(films))
         for j, level in enumerate(self.up_blocks):
             h = torch.cat([h, skips.pop()], dim=1)
             for block in level:
-                h = block(h, emb)
+                h = block(h, emb, next(films))
             if j < len(self.ups):
                 h = self.ups[j](h)
         return h

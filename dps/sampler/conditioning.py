@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from dps.codec.measurements import Measurements
-from dps.dsp.mdct import imdct, mdct, quiet_dynamo_basis_warning
+from dps.dsp.mdct import imdct, mdct
 from dps.sampler.intervals import interval_loglik_and_grads
 from dps.sampler.langevin import ScoreFn
 
@@ -94,23 +94,23 @@ class NoisyMeanConditioning:
         self.zeta = zeta
         self.energy_weight = energy_weight
         self.use_energy = bool(energy_weight) and bool(mt.energy_cells.any())
-        if compiled:
-            quiet_dynamo_basis_warning()
-        # inductor fuses the float64 element-wise passes over the coefficients into a few loops (1.8-2.9x faster)
-        self._likelihood = torch.compile(self._likelihood_eager) if compiled else self._likelihood_eager
+        # inductor fuses the float64 element-wise passes over the coefficients into a few loops (1.8-2.9x faster);
+        # the transforms stay eager: their FFTs are library calls, and compiled they ran 0.4 ms slower per step
+        self._terms = torch.compile(self._terms_eager) if compiled else self._terms_eager
 
     def likelihood_at(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(log p(y | mean x, spread sigma), its time-domain gradient), both weighted by zeta."""
-        return self._likelihood(x, sigma)
-
-    def _likelihood_eager(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         coeffs = mdct(x.to(torch.float64), self.mt.hop)
-        ll, g = coefficient_term(coeffs, sigma.to(torch.float64), self.mt)
+        ll, g = self._terms(coeffs, sigma.to(torch.float64))
+        return self.zeta * ll, self.zeta * imdct(g, self.mt.num_samples).to(x.dtype)
+
+    def _terms_eager(self, coeffs: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The coefficient-interval term plus the weighted band-energy term, and their MDCT-domain gradient."""
+        ll, g = coefficient_term(coeffs, sigma, self.mt)
         if self.use_energy:
-            ll_e, g_e = energy_term(coeffs, sigma.to(torch.float64), self.mt)
+            ll_e, g_e = energy_term(coeffs, sigma, self.mt)
             ll, g = ll + self.energy_weight * ll_e, g + self.energy_weight * g_e
-        grad = imdct(g, self.mt.num_samples).to(x.dtype)
-        return self.zeta * ll, self.zeta * grad
+        return ll, g
 
     def __call__(
         self, score_fn: ScoreFn, x: torch.Tensor, sigma: torch.Tensor
