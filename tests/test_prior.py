@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -285,8 +286,11 @@ def test_wandb_offline_run_folder(tmp_path, monkeypatch):
     run = train(smoke_config(tmp_path, "logger=wandb", "trainer.max_steps=10"))
     runs = list((run / "wandb").glob("offline-run-*"))
     assert runs, list(run.rglob("*"))[:20]
-    # the offline run's record log (protobuf, LevelDB-framed) holds each logged key as plain bytes
-    blob = next(runs[0].glob("run-*.wandb")).read_bytes()
+    # the offline run's record log (protobuf, LevelDB-framed) holds each logged key as plain bytes; wandb-core writes
+    # it from its own process, and once under a full test run's load it held none of them when first read (session 21)
+    log, deadline = next(runs[0].glob("run-*.wandb")), time.monotonic() + 30
+    while b"val/spectrograms" not in (blob := log.read_bytes()) and time.monotonic() < deadline:
+        time.sleep(0.5)
     keys = {k for k in ("train/loss", "lr-AdamW", "val/loss", "train/grad_norm") if k.encode() in blob}
     keys |= {"train_loss_sigma/"} if b"train_loss_sigma/" in blob else set()
     keys |= {k for k in ("val/samples", "val/spectrograms") if k.encode() in blob}

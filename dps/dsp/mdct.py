@@ -69,13 +69,15 @@ def mdct(x: torch.Tensor, hop: int = 256) -> torch.Tensor:
     work = x if x.dtype in (torch.float32, torch.float64) else x.float()
     xp = torch.nn.functional.pad(work, (hop, pad_back))
     blocks = xp.reshape(*x.shape[:-1], frames + 1, hop)
-    framed = torch.cat([blocks[..., :-1, :], blocks[..., 1:, :]], dim=-1)
     if hop % 2:
+        framed = torch.cat([blocks[..., :-1, :], blocks[..., 1:, :]], dim=-1)
         return (framed @ _basis(hop, work.dtype, str(x.device))).to(x.dtype)
-    z = framed * _window(hop, work.dtype, str(x.device))
+    # frame f is (blocks[f], blocks[f + 1]): window and fold the halves in place of a (frames, 2N) copy
+    w = _window(hop, work.dtype, str(x.device))
+    ab, cd = blocks[..., :-1, :] * w[:hop], blocks[..., 1:, :] * w[hop:]
     q = hop // 2
-    a, b, c, d = z[..., :q], z[..., q:hop], z[..., hop : hop + q], z[..., hop + q :]
-    return _dct4(torch.cat([-c.flip(-1) - d, a - b.flip(-1)], dim=-1)).to(x.dtype)
+    folded = torch.cat([-cd[..., :q].flip(-1) - cd[..., q:], ab[..., :q] - ab[..., q:].flip(-1)], dim=-1)
+    return _dct4(folded).to(x.dtype)
 
 
 def imdct(coeffs: torch.Tensor, num_samples: int) -> torch.Tensor:
@@ -90,13 +92,15 @@ def imdct(coeffs: torch.Tensor, num_samples: int) -> torch.Tensor:
     work = coeffs if coeffs.dtype in (torch.float32, torch.float64) else coeffs.float()
     if hop % 2:
         framed = work @ _basis(hop, work.dtype, str(coeffs.device)).T
+        first, second = framed[..., :hop], framed[..., hop:]
     else:  # the fold's transpose: (v1, v2) -> (v2, -v2_r, -v1_r, -v1), windowed
+        w = _window(hop, work.dtype, str(coeffs.device))
         v = _dct4(work)
         v1, v2 = v[..., : hop // 2], v[..., hop // 2 :]
-        framed = torch.cat([v2, -v2.flip(-1), -v1.flip(-1), -v1], dim=-1) * _window(hop, work.dtype, str(coeffs.device))
-    first, second = framed[..., :hop], framed[..., hop:]
-    zeros = torch.zeros_like(first[..., :1, :])
-    blocks = torch.cat([first, zeros], dim=-2) + torch.cat([zeros, second], dim=-2)
+        first = torch.cat([v2, -v2.flip(-1)], dim=-1) * w[:hop]
+        second = torch.cat([v1.flip(-1), v1], dim=-1) * -w[hop:]
+    pad = torch.nn.functional.pad
+    blocks = pad(first, (0, 0, 0, 1)) + pad(second, (0, 0, 1, 0))  # overlap-add of frame halves
     out = blocks.reshape(*coeffs.shape[:-2], (frames + 1) * hop)
     return out[..., hop : hop + num_samples].to(coeffs.dtype)
 

@@ -26,3 +26,8 @@ python results/tuning/fft_mdct_s21/ab_inprocess.py 100 12 $R/ab_inprocess.json
 python bench/sampler.py --prior speech_lite --seconds 4 --rounds 3 --repeats 3 --rows \
   "paper, compiled bfloat16 network and conditioning" "fast, compiled bfloat16 network and conditioning" \
   --out $R/bench_final.json > $R/bench_final.txt
+# After the in-place fold in mdct/imdct (the committed code): the same two measurements once more.
+python results/tuning/fft_mdct_s21/ab_inprocess.py 100 12 $R/ab_inprocess_fold.json
+python bench/sampler.py --prior speech_lite --seconds 4 --rounds 3 --repeats 3 --rows \
+  "paper, compiled bfloat16 network and conditioning" "fast, compiled bfloat16 network and conditioning" \
+  --out $R/bench_final_fold.json > $R/bench_final_fold.txt
