@@ -76,7 +76,8 @@ def sample(
                 if denoiser_refresh > 1:  # kept for the next steps of this level
                     denoised = x + sigma**2 * score
             noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
-            x = torch.add(x, score.add_(grad), alpha=alpha).add_(noise, alpha=temp * (2 * alpha) ** 0.5)
+            # in place only on the new iterate: a score function may hand back a tensor it keeps
+            x = torch.add(x, score + grad, alpha=alpha).add_(noise, alpha=temp * (2 * alpha) ** 0.5)
             stats["nfe"] += used["nfe"]
             stats["vjp"] += used["vjp"]
             stats["steps"] += 1
