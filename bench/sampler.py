@@ -95,6 +95,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "sampler.json"))
     ap.add_argument("--rows", nargs="*", default=None, help="run only the preset rows whose name has one of these")
     args = ap.parse_args()
+    if args.repeats < 1:
+        ap.error(f"--repeats: expected at least 1 timed decode, got {args.repeats}")
     import soundfile as sf
 
     x, _ = sf.read(ROOT / "tests" / "fixtures" / "speech.flac", dtype="float64")
@@ -206,7 +208,7 @@ def main() -> None:
                 torch._dynamo.reset()
                 _, st = dec.decode(m)
                 row["first_decode_wall_s"] = st["wall_s"]
-            runs_st = [dec.decode(m)[1] for _ in range(max(1, args.repeats))]
+            runs_st = [dec.decode(m)[1] for _ in range(args.repeats)]
             st = sorted(runs_st, key=lambda r: r["rtf"])[(len(runs_st) - 1) // 2]  # the median (lower of two)
             rows.append(
                 {

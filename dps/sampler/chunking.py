@@ -95,16 +95,16 @@ class ChunkedScore:
         self._weights: dict[torch.dtype, torch.Tensor] = {}
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        rows, n = x.shape[0], len(self.starts)
+        if n == 1 and rows <= self.max_batch:  # one chunk (the whole input): no stacking, weights or overlap-add
+            g = self.gains[0].to(x.device, x.dtype)
+            return self.score_fn(x * g, sigma * g) * g
         if x.dtype not in self._weights:
             self._weights[x.dtype] = crossfade_weights(
                 self.length, self.chunk, self.starts, self.overlap, x.dtype, centred=self.centred
             )
         weights = self._weights[x.dtype].to(x.device)
         gains = self.gains.to(x.device, x.dtype)
-        rows, n = x.shape[0], len(self.starts)
-        if n == 1 and self.chunk == self.length and rows <= self.max_batch:  # one chunk: no stacking or overlap-add
-            g = gains[0]
-            return self.score_fn(x * g, sigma * g) * g
         # Every chunk of every row in one network batch: (rows * chunks, C).
         pieces = (torch.stack([x[:, s : s + self.chunk] for s in self.starts], dim=1) * gains[:, None]).flatten(0, 1)
         sig = (sigma.reshape(rows, 1) * gains).flatten()
