@@ -5,6 +5,7 @@ python netspeed.py patch|blocks [ROUNDS]  (measured.txt has the output)
 
 import statistics
 import sys
+import time
 
 import torch
 
@@ -50,8 +51,6 @@ def main() -> None:
 
 
 def time_calls(f, x: torch.Tensor, c: torch.Tensor, n: int = 20) -> float:
-    import time
-
     t0 = time.perf_counter()
     for _ in range(n):
         f(x, c)
