@@ -44,11 +44,11 @@ def step_profile(prior, m) -> dict[str, float]:
 
     names = ("mdct", "coefficient_term", "energy_term", "imdct")
     saved = {n: getattr(conditioning, n) for n in names}
-    saved_likelihood, saved_score = conditioning.NoisyMeanConditioning.likelihood_at, prior.score
+    saved_gradient, saved_score = conditioning.NoisyMeanConditioning.gradient_at, prior.score
     try:
         for n in names:
             setattr(conditioning, n, timed(n, saved[n]))
-        conditioning.NoisyMeanConditioning.likelihood_at = timed("conditioning", saved_likelihood)
+        conditioning.NoisyMeanConditioning.gradient_at = timed("conditioning", saved_gradient)
         prior.score = timed("network", saved_score)
         dec = PosteriorDecoder(prior, DecodeSettings.from_preset("fast", network_sigma_min=0.0))
         _, st = dec.decode(m)
@@ -59,14 +59,14 @@ def step_profile(prior, m) -> dict[str, float]:
     finally:
         for n in names:
             setattr(conditioning, n, saved[n])
-        conditioning.NoisyMeanConditioning.likelihood_at = saved_likelihood
+        conditioning.NoisyMeanConditioning.gradient_at = saved_gradient
         del prior.score
     order = ("whole_step", "network", "conditioning", *names)
     return {k: totals.get(k, 0.0) / st["steps"] for k in order}
 
 
 def conditioning_ms(m, calls: int = 40) -> dict[str, float]:
-    """Median ms of one noisy-mean likelihood + gradient (MDCT, both terms, inverse MDCT), eager and compiled."""
+    """Median ms of one noisy-mean likelihood gradient as the sampler takes it (MDCT, both terms, inverse MDCT)."""
     from dps.sampler.conditioning import MeasurementTensors, NoisyMeanConditioning
 
     mt = MeasurementTensors.from_measurements(m)
@@ -75,11 +75,11 @@ def conditioning_ms(m, calls: int = 40) -> dict[str, float]:
     out = {}
     for name, compiled in (("eager", False), ("compiled", True)):
         cond = NoisyMeanConditioning(mt, compiled=compiled)
-        cond.likelihood_at(x, sigma)  # compiles when asked
+        cond.gradient_at(x, sigma)  # compiles when asked
         times = []
         for _ in range(calls):
             t0 = time.perf_counter()
-            cond.likelihood_at(x, sigma)
+            cond.gradient_at(x, sigma)
             times.append(1000 * (time.perf_counter() - t0))
         out[name] = statistics.median(times)
     return out
@@ -155,6 +155,7 @@ def main() -> None:
     bf16 = {"network_precision": "bfloat16"}
     cc = {"conditioning_compile": True}
     compiled = {"network_compile": True, **bf16, **cc}
+    frozen = {**compiled, "network_freeze": True}
     # The presets' noisy mean decodes 4 s as one chunk (since session 15); the layouts before it, for comparison:
     prior_chunks = {"chunk_seconds": 0.0}  # the prior's 1.486 s chunks, 3 on 4 s (sessions 13-14)
     fixed_hop = {**prior_chunks, "min_overlap_seconds": None}  # 4 chunks on 4 s (before session 13)
@@ -166,6 +167,7 @@ def main() -> None:
         ("fast, bfloat16 network", "fast", bf16, both),
         ("fast, compiled conditioning", "fast", cc, noisy),
         ("fast, compiled bfloat16 network and conditioning", "fast", compiled, noisy),
+        ("fast, compiled bfloat16 network (frozen) and conditioning", "fast", frozen, noisy),
         ("fast, network at every level", "fast", {"network_sigma_min": 0.0}, both),
         ("fast, Tweedie only above sigma 3e-3 (tweedie_sigma_min)", "fast", {"tweedie_sigma_min": 3e-3}, ("tweedie",)),
         ("paper", "paper", paper, both),
@@ -173,6 +175,7 @@ def main() -> None:
         ("paper, bfloat16 network", "paper", {**paper, **bf16}, noisy),
         ("paper, compiled conditioning", "paper", {**paper, **cc}, noisy),
         ("paper, compiled bfloat16 network and conditioning", "paper", {**paper, **compiled}, noisy),
+        ("paper, compiled bfloat16 network (frozen) and conditioning", "paper", {**paper, **frozen}, noisy),
         ("fast, the prior's chunks (chunk_seconds 0)", "fast", prior_chunks, noisy),
         ("paper, the prior's chunks (chunk_seconds 0)", "paper", {**paper, **prior_chunks}, noisy),
         (
@@ -192,6 +195,12 @@ def main() -> None:
             "paper, compiled bfloat16 and conditioning, denoiser_refresh 3",
             "paper",
             {**paper, **compiled, "denoiser_refresh": 3},
+            noisy,
+        ),
+        (
+            "paper, compiled bfloat16 (frozen) and conditioning, denoiser_refresh 3",
+            "paper",
+            {**paper, **frozen, "denoiser_refresh": 3},
             noisy,
         ),
     ]

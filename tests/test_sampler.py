@@ -12,7 +12,7 @@ from dps.codec import encode, parse
 from dps.dsp import mdct
 from dps.sampler.chunking import ChunkedScore
 from dps.sampler.conditioning import MeasurementTensors, NoisyMeanConditioning, TweedieConditioning, energy_term
-from dps.sampler.intervals import interval_loglik_and_grads, standardize
+from dps.sampler.intervals import erfcx_nonneg, interval_loglik_and_grads, standardize
 from dps.sampler.langevin import sample
 from tests.conftest import load_fixture
 
@@ -85,6 +85,37 @@ def test_interval_score_equals_autograd(scale):
     a, b = standardize(mean.detach()[near], s, lower[near], upper[near])
     (auto_s,) = torch.autograd.grad(log_interval_prob(a, b).sum(), s)
     assert math.isclose(float(d_scale[near].sum()), float(auto_s), rel_tol=1e-6, abs_tol=1e-6)
+
+
+def test_compiled_erfcx_matches_the_library_kernel():
+    """Under torch.compile erfcx_nonneg is exp(x^2) erfc(x) below 10 and an asymptotic series above (vectorized by
+    inductor); both sides of the switch agree with torch.special.erfcx to 1e-13. Eager it is the library kernel."""
+    x = torch.cat(
+        [
+            torch.linspace(0, 40, 40001, dtype=torch.float64),
+            torch.logspace(-8, 12, 2001, dtype=torch.float64),
+            torch.tensor([0.0, 10.0 - 1e-12, 10.0, 10.0 + 1e-12], dtype=torch.float64),
+        ]
+    )
+    ref = torch.special.erfcx(x)
+    assert torch.equal(erfcx_nonneg(x), ref)
+    got = torch.compile(erfcx_nonneg)(x)
+    rel = ((got - ref).abs() / ref).max()
+    assert torch.isfinite(got).all() and rel < 1e-13, float(rel)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_gradient_at_is_the_likelihood_gradient(measurements, compiled):
+    """The sampler's gradient-only path equals likelihood_at's gradient (zeta included), eager and compiled."""
+    x, m = measurements
+    cond = NoisyMeanConditioning(MeasurementTensors.from_measurements(m, "all"), zeta=0.7, compiled=compiled)
+    g = torch.Generator().manual_seed(3)
+    xt = torch.from_numpy(x)[None] + 0.01 * torch.randn(1, x.size, generator=g, dtype=torch.float64)
+    for sigma in (1e-5, 1e-2, 1.0):
+        s = torch.tensor([sigma], dtype=torch.float64)
+        grad = cond.gradient_at(xt, s)
+        _, ref = cond.likelihood_at(xt, s)
+        torch.testing.assert_close(grad, ref, rtol=1e-12, atol=1e-12 * float(ref.abs().max()))
 
 
 def test_interval_probability_matches_direct_formula_where_safe():
@@ -665,6 +696,43 @@ def test_compiled_network_decodes_as_eager(smoke_prior):
     assert np.sqrt(np.mean(diff**2)) < 1e-4 * np.sqrt(np.mean(out[False] ** 2))
     with pytest.raises(ValueError, match="network_compile: expected true or false, got 'yes'"):
         DecodeSettings.from_preset("fast", network_compile="yes")
+
+
+def _weight_packs(counters) -> int:
+    """Weights inductor's freezing has prepacked for oneDNN so far (convolutions and linear layers)."""
+    return sum(v for k, v in counters["inductor"].items() if "weight_pack_matcher_count" in k)
+
+
+def test_frozen_network_decodes_each_prior_with_its_own_weights(smoke_prior):
+    """network_freeze compiles under inductor's freezing (weights folded as constants, prepacked oneDNN convolutions):
+    equal to the eager decode to rounding, and a second prior of the same architecture in the same process decodes
+    with its own weights, not with the constants folded for the first."""
+    import copy
+
+    from torch._dynamo.utils import counters
+
+    from dps.sampler import DecodeSettings, PosteriorDecoder
+
+    m = parse(encode(load_fixture("speech")[:11025], 16))
+    other = copy.deepcopy(smoke_prior)
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=g, dtype=p.dtype))
+    kw = {"levels": 4, "steps_per_level": 2, "chunk_seconds": 0.0}
+    frozen = DecodeSettings.from_preset("fast", network_compile=True, network_freeze=True, **kw)
+    eager = DecodeSettings.from_preset("fast", **kw)
+    out = {}
+    for name, prior in (("smoke", smoke_prior), ("other", other)):
+        packed = _weight_packs(counters)
+        out[name], st = PosteriorDecoder(prior, frozen).decode(m, seed=2)
+        ref, st_ref = PosteriorDecoder(prior, eager).decode(m, seed=2)
+        assert _weight_packs(counters) > packed  # frozen: this prior's weights were prepacked as constants
+        assert st["nfe"] == st_ref["nfe"] > 0
+        assert np.sqrt(np.mean((out[name] - ref) ** 2)) < 1e-4 * np.sqrt(np.mean(ref**2)), name
+    assert np.sqrt(np.mean((out["smoke"] - out["other"]) ** 2)) > 1e-2 * np.sqrt(np.mean(out["smoke"] ** 2))
+    with pytest.raises(ValueError, match="network_freeze: needs network_compile true"):
+        DecodeSettings.from_preset("fast", network_freeze=True)
 
 
 @pytest.mark.parametrize("conditioning", ["noisy_mean", "tweedie"])

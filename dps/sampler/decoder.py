@@ -54,6 +54,10 @@ class DecodeSettings:
     # torch.compile the network and its preconditioning (inductor): the first decode pays the compile (~45 s on
     # 2 CPU cores, cached on disk after), later ones run fused kernels (with bfloat16, ~17 % less network time).
     network_compile: bool = False
+    # With network_compile: inductor's freezing (weights as constants, prepacked for oneDNN, residual adds fused into
+    # their convolutions) and C++ wrapper, 0.85-0.9 of the compiled network's time on 2 CPU cores (session 23). The
+    # first decode compiles for longer (~65 s for `paper`), and each prior object compiles a graph of its own.
+    network_freeze: bool = False
     # torch.compile the likelihood and its gradient (float64, unchanged to rounding): 1.8-2.9x less conditioning time
     # per step; the first decode compiles for ~9 s, a second input length once more, then lengths are dynamic.
     conditioning_compile: bool = False
@@ -118,9 +122,11 @@ class DecodeSettings:
         nsm = self.network_sigma_min
         if nsm != "prior" and (isinstance(nsm, str) or nsm < 0):
             raise ValueError(f"network_sigma_min: expected a sigma >= 0 or 'prior', got {nsm!r}")
-        for name in ("network_compile", "conditioning_compile"):
+        for name in ("network_compile", "network_freeze", "conditioning_compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
+        if self.network_freeze and not self.network_compile:
+            raise ValueError("network_freeze: needs network_compile true (freezing is a compile setting)")
         if self.network_precision not in ("float32", "bfloat16"):
             raise ValueError(f"network_precision: expected float32 or bfloat16, got {self.network_precision!r}")
         mo = self.min_overlap_seconds
@@ -158,6 +164,7 @@ class DecodeSettings:
         "tweedie_sigma_min",
         "chunk_level",
         "denoiser_refresh",
+        "network_freeze",
     )
 
     def identity(self) -> dict[str, Any]:
@@ -209,6 +216,27 @@ def frame_energy(m: Measurements) -> np.ndarray:
     return cell[m.group_of_frame] / frames_per_group[m.group_of_frame]
 
 
+def _frozen(prior: Prior) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The prior's score compiled (at its first call) with inductor's CPU inference options: freezing (in no-grad
+    graphs the weights become constants, prepacked for oneDNN, each residual add fused into its convolution; graphs
+    with gradients, as Tweedie's, compile without it) and the C++ wrapper (kernels and library calls launched from
+    C++). Freezing passed per compile (`options=`) is not applied, hence the patch around each call; the score is
+    wrapped in a function of its own so dynamo's cache keeps these graphs, guarded on the prior's identity, apart
+    from unfrozen ones of Prior.score."""
+    import torch._inductor.config as inductor_config
+
+    def frozen_score(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return prior.score(x, sigma)
+
+    compiled = torch.compile(frozen_score)
+
+    def call(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        with inductor_config.patch(freezing=True, cpp_wrapper=True):
+            return compiled(x, sigma)
+
+    return call
+
+
 class PosteriorDecoder:
     """Decode Measurements by annealed Langevin sampling of p(x | y) with a prior and closed-form conditioning."""
 
@@ -234,7 +262,8 @@ class PosteriorDecoder:
         if self.settings.network_compile:
             if self._compiled is None:
                 quiet_dynamo_basis_warning()
-                self._compiled = torch.compile(self.prior.score)
+                freeze = self.settings.network_freeze
+                self._compiled = _frozen(self.prior) if freeze else torch.compile(self.prior.score)
             prior_score = self._compiled
         if self.settings.network_precision == "float32":
             return prior_score

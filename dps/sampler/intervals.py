@@ -10,7 +10,27 @@ _LOG_HALF = math.log(0.5)
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_INV_SQRT_PI = 1 / math.sqrt(math.pi)
 TAIL = 50.0
+_ASYMPTOTIC_FROM = 10.0  # series error (2n-1)!!/(2x^2)^n < 1e-16 at 12 terms; exp(x^2) rounding ~1e-14 below it
+
+
+def erfcx_nonneg(x: torch.Tensor) -> torch.Tensor:
+    """erfcx(x) = exp(x^2) erfc(x) for x >= 0. Under torch.compile from element-wise ops inductor vectorizes
+    (torch.special.erfcx is a scalar loop there; 0.7 ms of a 4 s step): exp(x^2) erfc(x) below 10, the asymptotic
+    series (1 / (x sqrt(pi))) sum_n (-1)^n (2n-1)!! / (2x^2)^n (12 terms) above, relative error < 1e-14.
+    Eager, where each of those ops is a pass of its own, the library kernel."""
+    if not torch.compiler.is_compiling():
+        return torch.special.erfcx(x)
+    big = x > _ASYMPTOTIC_FROM
+    small = torch.where(big, 0.0, x)
+    near = torch.exp(small * small) * torch.erfc(small)
+    large = torch.where(big, x, _ASYMPTOTIC_FROM)
+    w = 0.5 / (large * large)
+    series = torch.ones_like(large)
+    for n in range(12, 0, -1):  # Horner: 1 - w (1 - 3w (1 - 5w (...)))
+        series = 1.0 - (2 * n - 1) * w * series
+    return torch.where(big, series * _INV_SQRT_PI / large, near)
 
 
 def interval_loglik_and_grads(
@@ -27,8 +47,8 @@ def interval_loglik_and_grads(
     flip = a > 0
     lo = torch.where(flip, -b, a)
     hi = torch.where(flip, -a, b)
-    e_lo = torch.special.erfcx(-lo * _SQRT_HALF)
-    e_hi = torch.special.erfcx(hi.abs() * _SQRT_HALF)
+    e_lo = erfcx_nonneg(-lo * _SQRT_HALF)
+    e_hi = erfcx_nonneg(hi.abs() * _SQRT_HALF)
     tail = hi <= 0
     # both bounds in the lower tail: P = Phi(hi) (1 - r), r = Phi(lo) / Phi(hi), log r free of z^2 cancellation
     log_r = torch.where(tail, -0.5 * (lo - hi) * (lo + hi) + torch.log(e_lo / e_hi), -1.0)

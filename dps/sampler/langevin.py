@@ -15,7 +15,7 @@ class Conditioning(Protocol):
         self, score_fn: ScoreFn, x: torch.Tensor, sigma: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, int]]: ...
 
-    def likelihood_at(self, x: torch.Tensor, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def gradient_at(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor: ...
 
 
 def unconditional(
@@ -67,10 +67,10 @@ def sample(
         for k in range(steps_per_level):
             if prior_free:
                 score, used = torch.zeros_like(x), {"nfe": 0, "vjp": 0}
-                grad = cond.likelihood_at(x, s)[1]
+                grad = cond.gradient_at(x, s)
             elif k % denoiser_refresh:
                 score, used = (denoised - x) / sigma**2, {"nfe": 0, "vjp": 0}
-                grad = cond.likelihood_at(x, s)[1]
+                grad = cond.gradient_at(x, s)
             else:
                 score, grad, used = cond(score_fn, x, s)
                 if denoiser_refresh > 1:  # kept for the next steps of this level
