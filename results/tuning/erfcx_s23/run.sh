@@ -13,9 +13,10 @@ for i in 1 2; do
     "paper, compiled bfloat16 network (frozen) and conditioning" "paper, compiled bfloat16 network and conditioning" \
     "fast, compiled bfloat16 network (frozen) and conditioning" --out $R/bench_freeze_cpp_$i.json > $R/bench_freeze_cpp_$i.txt
 done
-# Scores: `paper` with speech_lite, frozen, against results/tuning/fft_mdct_s21/tune_lite_paper_6.json
+# The speech prior, one run
 python bench/sampler.py --prior speech --seconds 4 --rounds 3 --repeats 1 --rows "paper, compiled bfloat16 network (frozen) and conditioning" \
   "paper, compiled bfloat16 network and conditioning" --out $R/bench_speech_freeze.json > $R/bench_speech_freeze.txt
+# Scores: `paper` with speech_lite, frozen, against results/tuning/fft_mdct_s21/tune_lite_paper_6.json
 python bench/tune_decode.py --content speech --prior speech_lite --preset paper --n-items 6 --offset 0.5 \
   --grid "network_precision=bfloat16,network_compile=true,conditioning_compile=true,network_freeze=true" \
   --workers 1 --data-root $D --out $R/tune_lite_paper_frozen_6.json
