@@ -22,10 +22,10 @@ import torch
 from dps.codec.encoder import analyze, encode_payload
 from dps.codec.measurements import measurements_from_payload
 from dps.dsp.mdct import imdct
-from dps.eval.__main__ import DEFAULT_ROOT
 from dps.eval.items import items_from
 from dps.eval.oracles import ORACLES, oracle_coefficients
 from dps.eval.scoring import score_pairs
+from dps.paths import DATA_ROOT
 
 METRIC = "visqol_audio_48k"
 
@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--n-items", type=int, default=6)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--offset", type=float, default=0.0, help="item pick offset (0 = the result tables' items)")
-    ap.add_argument("--data-root", type=Path, default=DEFAULT_ROOT)
+    ap.add_argument("--data-root", type=Path, default=DATA_ROOT)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("bench/results/headroom.json"))
     args = ap.parse_args()

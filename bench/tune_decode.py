@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dps.eval.__main__ import DEFAULT_CACHE, DEFAULT_ROOT
 from dps.eval.items import items_from
 from dps.eval.table import TableRunner
+from dps.paths import DATA_ROOT, EVAL_CACHE
 from dps.sampler.decoder import dotlist_overrides
 
 DEFAULT_GRID = [
@@ -47,10 +47,10 @@ def main() -> None:
     ap.add_argument("--n-items", type=int, default=6)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--offset", type=float, default=0.5, help="item pick offset (0 = the table's items)")
-    ap.add_argument("--data-root", type=Path, default=DEFAULT_ROOT)
+    ap.add_argument("--data-root", type=Path, default=DATA_ROOT)
     ap.add_argument("--grid", nargs="*", default=DEFAULT_GRID, help="comma-separated KEY=VALUE overrides per run")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    ap.add_argument("--cache", type=Path, default=EVAL_CACHE)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out = args.out or Path(f"bench/results/tune_decode_{args.content}.json")

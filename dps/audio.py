@@ -41,15 +41,26 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, quiet: bool = T
         raise AudioError(f"{path}: not a readable audio file ({str(exc).splitlines()[0]})") from None
     if data.size == 0:
         raise AudioError(f"{path}: the file holds no samples")
+    if not quiet and data.shape[1] > 1:
+        print(f"notice: {path}: downmixed {data.shape[1]} channels to mono", file=sys.stderr)
+    return LoadedAudio(to_mono(data, rate, sample_rate, str(path)), sample_rate, rate, data.shape[1])
+
+
+def to_mono(audio: np.ndarray, rate: int, sample_rate: int = SAMPLE_RATE, name: str = "audio") -> np.ndarray:
+    """(samples,) or (samples, channels) at rate -> mono float64 at sample_rate (mean downmix, torchaudio resample)."""
+    data = np.asarray(audio, dtype=np.float64)
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2 or data.size == 0:
+        raise AudioError(f"{name}: expected a non-empty (samples,) or (samples, channels) array, got {data.shape}")
     if not np.all(np.isfinite(data)):
-        raise AudioError(f"{path}: the audio holds NaN or infinite samples")
-    channels = data.shape[1]
+        raise AudioError(f"{name}: the audio holds NaN or infinite samples")
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
+        raise AudioError(f"{name}: expected a positive integer sample rate, got {rate!r}")
     mono = data.mean(axis=1)
-    if channels > 1 and not quiet:
-        print(f"notice: {path}: downmixed {channels} channels to mono", file=sys.stderr)
     if rate != sample_rate:
-        mono = torchaudio.functional.resample(torch.from_numpy(mono), rate, sample_rate).numpy()
-    return LoadedAudio(mono, sample_rate, rate, channels)
+        mono = torchaudio.functional.resample(torch.from_numpy(mono), int(rate), sample_rate).numpy()
+    return mono
 
 
 def check_output(path: str | Path, inputs: list[Path], force: bool) -> Path:

@@ -1,4 +1,4 @@
-"""Command-line round trips on short audio, and one-line errors for bad input."""
+"""`dps` command round trips on short audio, folder decoding, and one-line errors for bad input."""
 
 import subprocess
 import sys
@@ -44,22 +44,36 @@ def test_encode_decode_round_trip(short_wav, tmp_path):
     enc = dps("encode", short_wav, stream, "--bitrate", "24")
     assert enc.returncode == 0, enc.stderr
     assert "downmixed 2 channels" in enc.stderr
-    dec = dps("decode", stream, out)
+    dec = dps("decode", stream, "-o", out, "--decoder", "legacy")
     assert dec.returncode == 0, dec.stderr
+    assert "decoded by legacy from" in dec.stdout
     y, sr = sf.read(out)
     assert sr == 22050 and y.ndim == 1 and abs(y.size - 22050) <= 1
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_decode_py_legacy(short_wav, tmp_path):
+def test_decode_legacy_from_audio(short_wav, tmp_path):
     out = tmp_path / "o.wav"
-    proc = run("decode.py", short_wav, "--bitrate", "16", "--decoder", "legacy", "--output", out, "--no-metrics")
+    proc = dps("decode", short_wav, "--bitrate", "16", "--decoder", "legacy", "--output", out, "--no-metrics")
     assert proc.returncode == 0, proc.stderr
     assert "SNR" in proc.stdout and out.exists()
-    again = run("decode.py", short_wav, "--output", out, "--no-metrics")
+    again = dps("decode", short_wav, "--output", out, "--no-metrics")
     assert_one_line_error(again, "exists", "--force")
-    forced = run("decode.py", short_wav, "--output", out, "--no-metrics", "--force")
+    forced = dps("decode", short_wav, "--output", out, "--no-metrics", "--force", "--decoder", "legacy")
     assert forced.returncode == 0
+
+
+def test_version_and_wrappers():
+    import dps as package
+
+    proc = dps("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"dps {package.__version__}"
+    assert run("decode.py", "--help").stdout.startswith("usage: dps decode")
+    assert run("train.py", "--help").stdout.startswith("usage: dps train")
+    assert_one_line_error(run("train.py", "nonesuch", "--dry-run"), "nonesuch", "shipped: joint, music")
+    dry = dps("train", "speech", "--dry-run", "size=base")  # a shipped config by name, an override after an option
+    assert dry.returncode == 0 and "content: speech" in dry.stdout and "size: base" in dry.stdout, dry.stderr
+    assert dps("train", "speech", "--dry-run", "--bogus").returncode == 2
 
 
 def test_errors_are_one_line(tmp_path, short_wav):
@@ -79,9 +93,9 @@ def test_errors_are_one_line(tmp_path, short_wav):
     assert_one_line_error(dps("encode", tmp_path / "empty.wav", tmp_path / "x.dps"), "empty.wav", "no samples")
     assert_one_line_error(dps("encode", tmp_path / "nan.wav", tmp_path / "x.dps"), "nan.wav", "NaN")
     assert_one_line_error(dps("encode", short_wav, tmp_path / "x.dps", "--bitrate", "96"), "bitrate", "96")
-    assert_one_line_error(dps("decode", tmp_path / "trunc.dps", out), "truncated")
-    assert_one_line_error(dps("decode", tmp_path / "flip.dps", out), "checksum")
-    assert_one_line_error(dps("decode", short_wav, out), "not a .dps stream")
+    assert_one_line_error(dps("decode", tmp_path / "trunc.dps", "-o", out, "--decoder", "legacy"), "truncated")
+    assert_one_line_error(dps("decode", tmp_path / "flip.dps", "-o", out, "--decoder", "legacy"), "checksum")
+    assert_one_line_error(dps("decode", tmp_path / "text.wav", "-o", out), "text.wav", "not a readable audio")
     assert_one_line_error(run("decode.py", tmp_path / "trunc.dps", "--output", out), "truncated")
     assert not out.exists() and not (tmp_path / "x.dps").exists()
     assert not list(tmp_path.glob(".*.tmp"))
@@ -101,39 +115,76 @@ def test_main_job_on_shipped_example(tmp_path):
     assert "network evaluations 24" in proc.stdout and "vector-Jacobian products 0" in proc.stdout  # 12 levels x 2
 
 
-def test_decode_py_dps_folder_continues_past_bad_files(tmp_path, short_wav):
+def test_decode_folder_keeps_tree_skips_existing_and_lists_failures(tmp_path, short_wav):
     folder = tmp_path / "in"
-    folder.mkdir()
+    (folder / "sub" / "deeper").mkdir(parents=True)
     (folder / "a.wav").write_bytes(short_wav.read_bytes())
-    (folder / "b.dps").write_bytes(b"DPSC-not-really")
+    (folder / "sub" / "deeper" / "c.wav").write_bytes(short_wav.read_bytes())
+    (folder / "sub" / "b.dps").write_bytes(b"DPSC-not-really")
+    (folder / "notes.txt").write_text("not audio: not an input")
     out = tmp_path / "out"
-    proc = run("decode.py", folder, "--output", out, "--no-metrics", "--preset", "fast", "--conditioning", "tweedie")
+    args = ("decode", folder, "--output", out, "--no-metrics", "--conditioning", "tweedie", "--set", "levels=4")
+    proc = dps(*args)
     assert proc.returncode == 1
-    assert (out / "a.dps.wav").exists() and not (out / "b.dps.wav").exists()
+    assert (out / "a.dps.wav").exists() and (out / "sub" / "deeper" / "c.dps.wav").exists()
+    assert not (out / "sub" / "b.dps.wav").exists() and not (out / "notes.dps.wav").exists()
     assert "failed: " in proc.stderr and "b.dps" in proc.stderr and "Traceback" not in proc.stderr
-    assert "vector-Jacobian products 24" in proc.stdout
+    assert "2 decoded, 0 existing skipped, 1 failed of 3 files" in proc.stdout
+    assert "vector-Jacobian products 4" in proc.stdout  # tweedie: one per network pass (2 of 4 levels x 2)
+    stamp = (out / "a.dps.wav").stat().st_mtime_ns
+    (out / "sub" / "deeper" / "c.dps.wav").unlink()  # as if the first run had been killed before this file
+    again = dps(*args)
+    assert "1 decoded, 1 existing skipped, 1 failed of 3 files" in again.stdout, again.stdout
+    assert (out / "a.dps.wav").stat().st_mtime_ns == stamp and (out / "sub" / "deeper" / "c.dps.wav").exists()
+    assert_one_line_error(dps("decode", folder, "--output", folder / "o"), "outside the input folder")
 
 
-def test_decode_py_set_overrides_preset_settings(short_wav, tmp_path):
+def test_data_manifest_of_a_user_folder_trains(tmp_path):
+    from dps.data.manifest import read_manifest
+    from dps.prior.config import load_prior_config
+    from dps.prior.training import train
+
+    x, rate = sf.read(FIX / "speech.flac")
+    src = tmp_path / "mine"
+    for split in ("train", "validation"):
+        for i in range(2):
+            (src / split / f"take{i}").mkdir(parents=True)
+            sf.write(src / split / f"take{i}" / "clip.flac", np.stack([x, x], axis=1), rate)  # stereo, any rate
+    proc = dps("data", "manifest", src, "--split", "subfolder", "--out", tmp_path / "corpus", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    path = tmp_path / "corpus" / "manifest.jsonl"
+    entries = read_manifest(path)
+    assert sorted(e.split for e in entries) == ["train", "train", "validation", "validation"]
+    assert {e.file for e in entries} >= {"audio/train/take0/clip.wav", "audio/validation/take1/clip.wav"}
+    assert all(e.sample_rate == 22050 and e.source == "mine" and len(e.sha256) == 64 for e in entries)
+    assert dps("data", "manifest", src, "--split", "hash", "--out", tmp_path / "h", "--no-progress").returncode == 0
+    assert_one_line_error(dps("data", "manifest", src / "train", "--split", "subfolder", "--out", tmp_path / "x"),
+                          "take0", "train/ or validation/")  # fmt: skip
+    overrides = [f"run_dir={tmp_path / 'run'}", f"data.manifest={path}", "+trainer.fast_dev_run=true"]
+    run_dir = train(load_prior_config("smoke", overrides))
+    assert (run_dir / "config.yaml").is_file() and str(path) in (run_dir / "config.yaml").read_text()
+
+
+def test_decode_set_overrides_preset_settings(short_wav, tmp_path):
     out = tmp_path / "x.wav"
     sets = ["--set", "levels=4", "--set", "steps_per_level=1", "--set", "network_precision=bfloat16"]
-    proc = run("decode.py", short_wav, "--output", out, "--no-metrics", *sets)
+    proc = dps("decode", short_wav, "--output", out, "--no-metrics", *sets)
     assert proc.returncode == 0, proc.stderr
     assert out.exists() and "network evaluations 2," in proc.stdout  # levels 0.03, 1.4e-3 | 6.5e-5, 3e-6
-    assert_one_line_error(run("decode.py", short_wav, "--output", out, "--set", "bogus=1"), "bogus", "unknown")
-    assert_one_line_error(run("decode.py", short_wav, "--output", out, "--set", "levels"), "KEY=VALUE", "levels")
+    assert_one_line_error(dps("decode", short_wav, "--output", out, "--set", "bogus=1"), "bogus", "unknown")
+    assert_one_line_error(dps("decode", short_wav, "--output", out, "--set", "levels"), "KEY=VALUE", "levels")
 
 
-def test_decode_py_device_choice(short_wav, tmp_path, monkeypatch):
+def test_decode_device_choice(short_wav, tmp_path, monkeypatch):
     import torch
 
-    from dps.cli_common import resolve_device
+    from dps.cli.common import resolve_device
 
     out = tmp_path / "x.wav"
-    proc = run("decode.py", short_wav, "--output", out, "--no-metrics", "--device", "cpu", "--set", "levels=2")
+    proc = dps("decode", short_wav, "--output", out, "--no-metrics", "--device", "cpu", "--set", "levels=2")
     assert proc.returncode == 0, proc.stderr
     assert out.exists() and " on cpu " in proc.stdout
-    assert_one_line_error(run("decode.py", short_wav, "--output", out, "--device", "tpu"), "--device", "'tpu'")
+    assert_one_line_error(dps("decode", short_wav, "--output", out, "--device", "tpu"), "--device", "'tpu'")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == "cpu" and resolve_device(" CPU ") == "cpu"
     with pytest.raises(ValueError, match="0 CUDA device"):
@@ -142,14 +193,14 @@ def test_decode_py_device_choice(short_wav, tmp_path, monkeypatch):
         resolve_device("cuda:x")
 
 
-def test_decode_py_unknown_prior_is_one_line_error(short_wav, tmp_path):
-    proc = run("decode.py", short_wav, "--prior", "nonesuch", "--output", tmp_path / "x.wav")
+def test_decode_unknown_prior_is_one_line_error(short_wav, tmp_path):
+    proc = dps("decode", short_wav, "--prior", "nonesuch", "--output", tmp_path / "x.wav")
     assert_one_line_error(proc, "nonesuch", "shipped")
 
 
 def test_output_into_a_closed_pipe_ends_quietly():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dps.prior", "info", "dps/assets/priors/speech.safetensors"],
+        [sys.executable, "-m", "dps", "prior", "info", "speech"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -145,13 +145,13 @@ def test_missing_fluidsynth_is_a_clear_error(tmp_path, monkeypatch):
 def test_check_finds_missing_files_wrong_durations_and_split_leaks(tmp_path, fake_source):
     import json
 
-    from dps.data.__main__ import main
+    from dps.cli import main
     from dps.data.manifest import check_manifest
 
     root = tmp_path / "data"
     path = B.build_corpus("speech", root, progress=False)
     assert check_manifest(path, hashes=True) == []
-    assert main(["check", "--root", str(root)]) == 0
+    assert main(["data", "check", "--root", str(root)]) == 0
     lines = [json.loads(x) for x in path.read_text().splitlines()]
     resolve(path, B.Entry(**lines[0])).unlink()
     lines[1]["duration"] += 0.5
@@ -161,7 +161,7 @@ def test_check_finds_missing_files_wrong_durations_and_split_leaks(tmp_path, fak
     assert any("missing" in p for p in problems)
     assert any("manifest says" in p for p in problems)
     assert any("in both splits" in p for p in problems)
-    assert main(["check", "--root", str(root)]) == 1
+    assert main(["data", "check", "--root", str(root)]) == 1
 
 
 def test_source_weights_scale_each_sources_share(tmp_path):

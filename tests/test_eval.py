@@ -90,10 +90,11 @@ def test_peer_codecs_hit_their_bitrate_and_decode_aligned(codec):
 
 
 def _table(tmp_path: Path, prior: Path, *extra: str) -> int:
-    from dps.eval.__main__ import main
+    from dps.cli import main
 
     return main(
         [
+            "eval",
             "table",
             "--content",
             "speech,piano",
@@ -165,10 +166,10 @@ def test_table_command_writes_every_file_and_fills_or_explains_every_cell(smoke_
 
 def test_table_marks_missing_tools_and_priors_with_reasons(smoke_prior_file, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    from dps.eval.__main__ import main
+    from dps.cli import main
 
     code = main(
-        ["table", "--content", "organ", "--items", f"organ={FIXTURES / 'piano.flac'}", "--priors", "matched",
+        ["eval", "table", "--content", "organ", "--items", f"organ={FIXTURES / 'piano.flac'}", "--priors", "matched",
          "--bitrates", "16", "--seconds", "1", "--decoders", "legacy,dps-noisy,opus", "--out", str(tmp_path / "o"),
          "--no-cache", "--workers", "1", "--no-progress"]
     )  # fmt: skip
@@ -181,14 +182,16 @@ def test_table_marks_missing_tools_and_priors_with_reasons(smoke_prior_file, tmp
 
 
 def test_table_bad_arguments_are_one_line_errors(tmp_path, capsys):
-    from dps.eval.__main__ import main
+    from dps.cli import main
 
-    assert main(["table", "--decoders", "legacy,wav2vec", "--out", str(tmp_path)]) == 2
+    assert main(["eval", "table", "--decoders", "legacy,wav2vec", "--out", str(tmp_path)]) == 2
     assert "unknown ['wav2vec']" in capsys.readouterr().err
-    assert main(["table", "--content", "speech", "--items", "speech=/no/such.flac", "--out", str(tmp_path)]) == 2
+    assert (
+        main(["eval", "table", "--content", "speech", "--items", "speech=/no/such.flac", "--out", str(tmp_path)]) == 2
+    )
     assert "no such manifest, audio file or folder" in capsys.readouterr().err
-    assert main(["table", "--set", "levels", "--out", str(tmp_path)]) == 2
-    assert main(["checkpoints", str(tmp_path)]) == 2
+    assert main(["eval", "table", "--set", "levels", "--out", str(tmp_path)]) == 2
+    assert main(["eval", "checkpoints", str(tmp_path)]) == 2
     assert "no checkpoints" in capsys.readouterr().err
 
 
@@ -227,9 +230,9 @@ def test_visqol_callback_logs_the_metric_keys_to_csv(visqol_run):
 
 
 def test_checkpoints_command_scores_every_step(visqol_run):
-    from dps.eval.__main__ import main
+    from dps.cli import main
 
-    assert main(["checkpoints", str(visqol_run), "--bitrates", "16", "--seconds", "1", "--no-progress"]) == 0
+    assert main(["eval", "checkpoints", str(visqol_run), "--bitrates", "16", "--seconds", "1", "--no-progress"]) == 0
     rows = list(csv.DictReader(open(visqol_run / "eval" / "visqol_vs_step.csv")))
     assert [int(r["step"]) for r in rows] == [10, 20]
     assert all(1.0 <= float(r["visqol/dps_16k"]) <= 5.0 for r in rows)
@@ -369,24 +372,3 @@ def test_paired_gains_are_per_item_differences_with_a_t_interval():
     assert g["decoder"] == "dps-noisy[p]" and g["n"] == 3 and g["better"] == 2
     assert g["gain"] == pytest.approx(d.mean()) and g["worst"] == pytest.approx(0.0, abs=1e-12)
     assert g["ci95"] == pytest.approx(stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3))
-
-
-def test_variant_gains_pair_each_variant_with_the_base_per_item():
-    from dps.eval.items import Item
-    from dps.eval.table import variant_gains
-
-    items = [Item(f"speech/{n}", "speech", load_fixture(n)[:22050].astype(np.float64)) for n in ("speech", "music")]
-    noise = np.random.default_rng(0).standard_normal(22050)
-    pairs, keys = [], []
-    for it in items:
-        rms = float(np.sqrt(np.mean(it.audio**2)))
-        for name, snr in (("clean", None), ("noisy 30 dB", 30), ("noisy 10 dB", 10)):
-            pairs.append((it.audio, it.audio if snr is None else it.audio + noise * rms * 10 ** (-snr / 20)))
-            keys.append((it.name, name))
-    table, rows = variant_gains(items, pairs, keys, "clean")
-    assert set(table) == set(rows) == {"clean", "noisy 30 dB", "noisy 10 dB"}
-    assert rows["clean"] == {"mean": 0.0, "sem": 0.0, "min": 0.0}
-    for name in ("noisy 30 dB", "noisy 10 dB"):
-        d = [table[name][it.name] - table["clean"][it.name] for it in items]
-        assert rows[name]["mean"] == pytest.approx(np.mean(d)) and rows[name]["min"] == pytest.approx(min(d))
-    assert rows["noisy 10 dB"]["mean"] < rows["noisy 30 dB"]["mean"] < 0

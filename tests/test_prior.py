@@ -287,7 +287,7 @@ def test_wandb_offline_run_folder(tmp_path, monkeypatch):
     runs = list((run / "wandb").glob("offline-run-*"))
     assert runs, list(run.rglob("*"))[:20]
     # the offline run's record log (protobuf, LevelDB-framed) holds each logged key as plain bytes; wandb-core writes
-    # it from its own process, and once under a full test run's load it held none of them when first read (session 21)
+    # it from its own process, and once under a full test run's load it held none of them when first read (2026-11-27)
     log, deadline = next(runs[0].glob("run-*.wandb")), time.monotonic() + 30
     while b"val/spectrograms" not in (blob := log.read_bytes()) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -365,7 +365,7 @@ def test_soup_is_the_weighted_mean_of_the_weights(smoke_run, tmp_path):
     """Model soup: every tensor is sum_i w_i theta_i, ingredients are recorded, and misfits are one-line errors."""
     from safetensors.torch import load_file, save_file
 
-    from dps.prior.__main__ import main as prior_cli
+    from dps.cli import main
     from dps.prior.export import read_prior_metadata, soup_priors
 
     a = tmp_path / "a.safetensors"
@@ -388,7 +388,9 @@ def test_soup_is_the_weighted_mean_of_the_weights(smoke_run, tmp_path):
     info = read_prior_metadata(out)["training"]
     assert [i["weight"] for i in info["soup"]] == [0.25, 0.75] and info["soup"][0]["global_step"] == 10
     load_prior(out)  # a soup is an ordinary prior
-    assert prior_cli(["soup", str(a), str(b), "--output", str(tmp_path / "eq.safetensors"), "--dtype", "float32"]) == 0
+    assert (
+        main(["prior", "soup", str(a), str(b), "--output", str(tmp_path / "eq.safetensors"), "--dtype", "float32"]) == 0
+    )
     torch.testing.assert_close(load_file(str(tmp_path / "eq.safetensors"))[k], 0.5 * state[k] + 0.5 * other[k])
     with pytest.raises(PriorError, match="one of the inputs"):
         soup_priors([a, b], a)

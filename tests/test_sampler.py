@@ -257,7 +257,7 @@ def test_denoiser_refresh_holds_the_denoised_estimate_within_a_level(measurement
     }
     tw = DecodeSettings.from_preset("paper_lean", conditioning="tweedie")
     assert tw.denoiser_refresh == 1 and tw.chunk_seconds == 0
-    assert "denoiser_refresh" not in paper.identity() and lean.identity()["denoiser_refresh"] == 3
+    assert paper.identity()["denoiser_refresh"] == 1 and lean.identity()["denoiser_refresh"] == 3
     from dps.sampler import PosteriorDecoder
 
     dec = PosteriorDecoder(smoke_prior, DecodeSettings.from_preset("paper_lean", levels=40))
@@ -432,7 +432,6 @@ def test_chunk_level_input_scales_every_chunk_by_one_gain(smoke_prior, monkeypat
         assert stats["chunks"] == 4
     assert float(gains["chunk"][-1] / gains["chunk"][0]) > 4
     assert gains["input"].tolist() == [1.0] * 4  # the decoder's one gain for the input, nothing per chunk
-    assert "chunk_level" not in DecodeSettings.from_preset("fast").identity()  # old cache keys stay valid
     with pytest.raises(ValueError, match="chunk_level: expected chunk or input, got 'band'"):
         DecodeSettings.from_preset("fast", chunk_level="band")
 
@@ -615,7 +614,6 @@ def test_unstable_or_unknown_settings_are_clear_errors():
         DecodeSettings.from_preset("fast", crossfade="middle")
     with pytest.raises(ValueError, match="tweedie_sigma_min: expected a sigma >= 0, got -0.001"):
         DecodeSettings.from_preset("fast", conditioning="tweedie", tweedie_sigma_min=-1e-3)
-    assert "tweedie_sigma_min" not in DecodeSettings.from_preset("fast").identity()  # old cache keys stay valid
 
 
 def test_a_preset_section_applies_with_its_conditioning_only(tmp_path):
@@ -682,7 +680,7 @@ def test_compiled_network_decodes_as_eager(smoke_prior):
     m = parse(encode(load_fixture("speech")[:11025], 16))
     out, stats, graphs = {}, {}, {}
     for compiled in (False, True):
-        # the layout before session 15 (0.372 s chunks): one 0.5 s chunk of this 4-level smoke decode lands 98.99 %
+        # the layout before 2026-11-27 (0.372 s chunks): one 0.5 s chunk of this 4-level smoke decode lands 98.99 %
         # of coefficients inside, beside the point here (test_decoded_coefficients_lie_in_their_intervals checks it)
         settings = DecodeSettings.from_preset(
             "fast", levels=4, steps_per_level=2, network_compile=compiled, chunk_seconds=0.0
@@ -771,12 +769,12 @@ def test_warm_fill_sets_the_warm_starts_noise_fill_and_stays_inside(smoke_prior)
         assert stats["inside"] >= 0.99
     # Same seed and steps: only the warm start differs.
     assert not np.allclose(out[0.0], out[1.0])
-    # Cache identity: the default leaves the field out (old cached decodes stay valid), a set value is in it.
-    assert "warm_fill" not in DecodeSettings.from_preset("fast").identity()
+    # Cache identity: every setting is in it.
+    assert DecodeSettings.from_preset("fast").identity()["warm_fill"] is None
     assert DecodeSettings.from_preset("fast", warm_fill=0.0).identity()["warm_fill"] == 0.0
     # The decoder resolves `network_sigma_min: prior` to the prior's sigma_min, so it and the number share a key.
     by_name = PosteriorDecoder(smoke_prior, DecodeSettings.from_preset("fast")).identity()
     by_value = PosteriorDecoder(smoke_prior, DecodeSettings.from_preset("fast", network_sigma_min=1e-4)).identity()
     assert by_name == by_value and by_name["network_sigma_min"] == smoke_prior.schedule.sigma_min == 1e-4
     never = PosteriorDecoder(smoke_prior, DecodeSettings.from_preset("fast", network_sigma_min=0.0)).identity()
-    assert "network_sigma_min" not in never  # the default: keys from before the field existed stay valid
+    assert never["network_sigma_min"] == 0.0 and never != by_name

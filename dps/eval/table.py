@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 from dataclasses import asdict, dataclass, field
@@ -14,7 +13,7 @@ import numpy as np
 from dps import __version__
 from dps.audio import atomic_path
 from dps.codec import decode_legacy, encode, parse
-from dps.eval.items import Item, items_from
+from dps.eval.items import Item
 from dps.eval.peers import PEERS, PeerUnavailable, peer_roundtrip
 from dps.eval.scoring import Cache, key_of, metric_names, score_pairs
 from dps.prior.registry import file_digest
@@ -355,43 +354,3 @@ def write_outputs(rows: list[Row], out: Path, modes: list[str], info: dict[str, 
         tmp.write_text(markdown(cells, primary) + ("\n" + gains_markdown(gains, primary) if gains else ""))
     plot(cells, primary, paths["png"])
     return paths
-
-
-def tuning_decodes(
-    data_root: Path, content: str, bitrate: float = 16.0, cache: Path | None = None, workers: int = 1
-) -> tuple[list[Item], TableRunner]:
-    """The 18 tuning files (6 at offset 0.5, 12 at 0.25) with their legacy and matched `fast` decodes (cached)."""
-    man = data_root / content / "manifest.jsonl"
-    items = items_from(man, content, 6, 4.0, offset=0.5) + items_from(man, content, 12, 4.0, offset=0.25)
-    runner = TableRunner(["legacy", "dps-noisy"], ["matched"], "fast", cache=cache, workers=workers)
-    runner.run(items, [bitrate], False)
-    return items, runner
-
-
-def tuning_parser(doc: str | None) -> argparse.ArgumentParser:
-    """--content, --data-root and --out: the arguments every tuning-set script takes."""
-    ap = argparse.ArgumentParser(description=doc)
-    ap.add_argument("--content", default="music")
-    ap.add_argument("--data-root", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    return ap
-
-
-def variant_gains(
-    items: list[Item],
-    pairs: list[tuple[np.ndarray, np.ndarray]],
-    keys: list[tuple[str, str]],
-    base: str,
-    workers: int = 1,
-) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    """ViSQOL of each (reference, variant) pair, keyed (item, variant), and each variant's paired gain over `base`."""
-    scores = score_pairs(pairs, items[0].sample_rate, ["audio"], workers)
-    table: dict[str, dict[str, float]] = {}
-    for (item, name), s in zip(keys, scores, strict=True):
-        table.setdefault(name, {})[item] = s["visqol_audio_48k"]
-    ref = np.array([table[base][it.name] for it in items])
-    rows = {}
-    for name, per in table.items():
-        d = np.array([per[it.name] for it in items]) - ref
-        rows[name] = {"mean": float(d.mean()), "sem": float(d.std(ddof=1) / np.sqrt(d.size)), "min": float(d.min())}
-    return table, rows

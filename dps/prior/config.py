@@ -7,14 +7,19 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-COMMON = Path(__file__).resolve().parents[2] / "configs" / "prior" / "common.yaml"
+from dps.paths import config_dir
+
+COMMON = config_dir() / "prior" / "common.yaml"
 
 
 def load_prior_config(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Merge common.yaml, the content file and overrides; expand sizes.<family>.<size> into network."""
     path = Path(path)
+    if not path.is_file() and path.suffix == "" and (config_dir() / "prior" / f"{path}.yaml").is_file():
+        path = config_dir() / "prior" / f"{path}.yaml"  # a shipped content config by name: `dps train speech`
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such config")
+        known = sorted(p.stem for p in (config_dir() / "prior").glob("*.yaml") if p.stem != "common")
+        raise FileNotFoundError(f"{path}: no such config (shipped: {', '.join(known)})")
     common = path.parent / "common.yaml"
     base = OmegaConf.load(common if common.is_file() else COMMON)
     cfg = OmegaConf.merge(base, OmegaConf.load(path))

@@ -80,7 +80,7 @@ class UNetBodyMixin:
 
     def block_films(self, emb: torch.Tensor) -> list[torch.Tensor]:
         """Every ResBlock's FiLM projection of the noise embedding in one matmul (in body order): against one small
-        matmul per block, 2.4-3.4 % less time per compiled `paper` step on 2 CPU cores (session 21)."""
+        matmul per block, 2.4-3.4 % less time per compiled `paper` step on 2 CPU cores."""
         blocks = [*(b for level in self.down_blocks for b in level), self.mid1, self.mid2]
         blocks += [b for level in self.up_blocks for b in level]
         weight = torch.cat([b.film.weight for b in blocks])

@@ -14,12 +14,13 @@ import torch
 from dps.codec.legacy import decode_legacy
 from dps.codec.measurements import Measurements
 from dps.dsp.mdct import mdct, quiet_dynamo_basis_warning
+from dps.paths import config_dir
 from dps.prior.export import Prior, PriorError
 from dps.sampler.chunking import ChunkedScore
 from dps.sampler.conditioning import MeasurementTensors, NoisyMeanConditioning, TweedieConditioning
 from dps.sampler.langevin import sample
 
-PRESET_DIR = Path(__file__).resolve().parents[2] / "configs" / "decode"
+PRESET_DIR = config_dir() / "decode"
 CONDITIONINGS = ("noisy_mean", "tweedie")
 
 
@@ -55,7 +56,7 @@ class DecodeSettings:
     # 2 CPU cores, cached on disk after), later ones run fused kernels (with bfloat16, ~17 % less network time).
     network_compile: bool = False
     # With network_compile: inductor's freezing (weights as constants, prepacked for oneDNN, residual adds fused into
-    # their convolutions) and C++ wrapper, 0.85-0.9 of the compiled network's time on 2 CPU cores (session 23). The
+    # their convolutions) and C++ wrapper, 0.85-0.9 of the compiled network's time on 2 CPU cores. The
     # first decode compiles for longer (~65 s for `paper`), and each prior object compiles a graph of its own.
     network_freeze: bool = False
     # torch.compile the likelihood and its gradient (float64, unchanged to rounding): 1.8-2.9x less conditioning time
@@ -151,29 +152,9 @@ class DecodeSettings:
             name = "step_size * zeta" + (" / tweedie_spread^2" if tweedie else "")
             raise ValueError(f"{name} must be < 2 for a stable likelihood step, got {k:g}")
 
-    # Fields added after decodes were first cached: left out of identity() at their default, so old keys stay valid.
-    _KEY_OPTIONAL = (
-        "warm_fill",
-        "network_sigma_min",
-        "network_precision",
-        "network_compile",
-        "samples",
-        "conditioning_compile",
-        "min_overlap_seconds",
-        "crossfade",
-        "tweedie_sigma_min",
-        "chunk_level",
-        "denoiser_refresh",
-        "network_freeze",
-    )
-
     def identity(self) -> dict[str, Any]:
         """The settings that determine a decode, for cache keys."""
-        d = asdict(self)
-        for k in self._KEY_OPTIONAL:
-            if d[k] == getattr(DecodeSettings, k):
-                del d[k]
-        return d
+        return asdict(self)
 
     def sigmas(self) -> torch.Tensor:
         hi = self.sigma_start if self.init == "warm" else self.sigma_max
