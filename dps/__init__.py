@@ -1,8 +1,8 @@
 """dps: audio decoding by diffusion posterior sampling (arXiv 2409.07858).
 
-    import dps
-    decoder = dps.load_decoder(prior="speech", preset="fast")
-    out = decoder.decode(audio, rate=44100, bitrate=16)   # or a .dps path or bitstream bytes
+import dps
+decoder = dps.load_decoder(prior="speech", preset="fast")
+out = decoder.decode(audio, rate=44100, bitrate=16)   # or a .dps path or bitstream bytes
 """
 
 from importlib import import_module

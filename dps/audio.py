@@ -16,6 +16,7 @@ import torch
 import torchaudio
 
 SAMPLE_RATE = 22050
+AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus"})
 
 
 class AudioError(ValueError):
@@ -61,6 +62,18 @@ def to_mono(audio: np.ndarray, rate: int, sample_rate: int = SAMPLE_RATE, name: 
     if rate != sample_rate:
         mono = torchaudio.functional.resample(torch.from_numpy(mono), int(rate), sample_rate).numpy()
     return mono
+
+
+def files_under(folder: Path, suffixes: frozenset[str] = AUDIO_SUFFIXES) -> list[Path]:
+    """Files under folder, recursively, with one of the suffixes (any case), in a stable order; hidden files and
+    folders are skipped."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in suffixes
+        and not any(s.startswith(".") for s in p.relative_to(folder).parts)
+    )
 
 
 def check_output(path: str | Path, inputs: list[Path], force: bool) -> Path:

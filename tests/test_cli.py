@@ -1,5 +1,6 @@
 """`dps` command round trips on short audio, folder decoding, and one-line errors for bad input."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,52 @@ def test_decode_folder_keeps_tree_skips_existing_and_lists_failures(tmp_path, sh
     assert "1 decoded, 1 existing skipped, 1 failed of 3 files" in again.stdout, again.stdout
     assert (out / "a.dps.wav").stat().st_mtime_ns == stamp and (out / "sub" / "deeper" / "c.dps.wav").exists()
     assert_one_line_error(dps("decode", folder, "--output", folder / "o"), "outside the input folder")
+
+
+def test_folder_decode_killed_midway_redoes_only_unfinished_files(tmp_path, short_wav):
+    import signal
+    import time
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for name in "abcdef":
+        (folder / f"{name}.wav").write_bytes(short_wav.read_bytes())
+    cmd = [sys.executable, "-m", "dps", "decode", str(folder), "-o", str(out), "--no-metrics", "--set", "levels=30"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (out / "b.dps.wav").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    done = {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav")}
+    assert 2 <= len(done) < 6, done  # killed part-way
+    (out / ".f.dps.wav.abc123.tmp").write_bytes(b"half a file")  # as a kill during a write leaves it
+    rerun = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{6 - len(done)} decoded, {len(done)} existing skipped, 0 failed of 6 files" in rerun.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.wav") if p.name in done} == done
+    assert sorted(p.name for p in out.iterdir()) == [f"{n}.dps.wav" for n in "abcdef"]  # no temporary file left
+
+
+def test_folder_decode_on_two_processes_matches_one(tmp_path, short_wav):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("a", "b", "sub/c"):
+        (folder / f"{name}.wav").write_bytes(short_wav.read_bytes())
+    (folder / "sub" / "bad.dps").write_bytes(b"junk")
+    common = ["decode", folder, "--no-metrics", "--device", "cpu", "--set", "levels=4"]
+    one = dps(*common, "-o", tmp_path / "one")
+    two = dps(*common, "-o", tmp_path / "two", "--devices", "2")
+    for proc in (one, two):
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert "3 decoded, 0 existing skipped, 1 failed of 4 files" in proc.stdout
+        assert "failed: " in proc.stderr and "bad.dps" in proc.stderr
+    assert {"rank 0", "rank 1"} <= set(re.findall(r"rank \d", two.stdout)), two.stdout  # both ranks decoded
+    for name in ("a", "b", "sub/c"):
+        x, _ = sf.read(tmp_path / "one" / f"{name}.dps.wav", dtype="int16")
+        y, _ = sf.read(tmp_path / "two" / f"{name}.dps.wav", dtype="int16")
+        assert x.shape == y.shape and np.abs(x.astype(int) - y).max() <= 2  # thread counts round differently
+    assert_one_line_error(dps("decode", short_wav, "--devices", "2"), "--devices", "folder")
 
 
 def test_data_manifest_of_a_user_folder_trains(tmp_path):

@@ -183,3 +183,62 @@ def test_source_weights_scale_each_sources_share(tmp_path):
         SegmentDataset(manifest, [a, b], source_weights={"a": -1.0}, **common)
     with pytest.raises(ValueError, match="expected numbers"):
         SegmentDataset(manifest, [a, b], source_weights={"a": "x"}, **common)
+
+
+ALL_EFFECTS = {"p_speed": 1.0, "p_tilt": 1.0, "p_shelf": 1.0, "p_lowpass": 1.0, "p_noise": 1.0}
+
+
+def test_augmented_segments_keep_shape_level_and_are_deterministic_per_seed_epoch_index():
+    from dps.data.augment import Augment
+    from dps.data.datamodule import SegmentDataset
+    from tests.helpers import ROOT
+
+    manifest = ROOT / "tests" / "fixtures" / "manifest.jsonl"
+    entries = read_manifest(manifest)
+    common = dict(segment=8192, length=12, seed=3, target_rms=0.1, gain_db=6.0, min_rms_db=-45.0)
+    plain = SegmentDataset(manifest, entries, **common)
+    aug = SegmentDataset(manifest, entries, augment=Augment.from_config({**ALL_EFFECTS, "p_lowpass": 0.5}), **common)
+    items = [aug[i] for i in range(12)]
+    for x in items:
+        rms = float(x.double().pow(2).mean().sqrt())
+        assert x.shape == (8192,) and x.dtype == torch.float32 and torch.isfinite(x).all()
+        assert 0.1 * 10 ** (-6 / 20) - 1e-6 <= rms <= 0.1 * 10 ** (6 / 20) + 1e-6  # the level rule holds after it
+    assert all(torch.equal(items[i], aug[i]) for i in range(12))  # same (seed, epoch, index): same segment
+    assert not any(torch.equal(items[i], plain[i]) for i in range(12))
+    aug.epoch = 1
+    assert not any(torch.equal(items[i], aug[i]) for i in range(12))
+    off = SegmentDataset(manifest, entries, augment=Augment.from_config({}), **common)  # all p 0: the plain data
+    assert all(torch.equal(off[i], plain[i]) for i in range(4))
+
+
+def test_each_augmentation_does_what_it_says():
+    from dps.data.augment import Augment
+
+    sr, n = 22050, 16384
+    t = np.arange(n + 600) / sr
+    tone = (0.1 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    noise = np.random.default_rng(0).standard_normal(n + 600).astype(np.float32) * 0.1
+    f = np.fft.rfftfreq(n, 1 / sr)
+
+    def spectrum(x):
+        return np.abs(np.fft.rfft(x)) ** 2
+
+    peaks = []
+    for seed in range(6):
+        y = Augment(p_speed=1.0, speed=0.05)(tone, n, sr, np.random.default_rng(seed))
+        peaks.append(f[np.argmax(spectrum(y))])
+    assert all(950 <= p <= 1050 for p in peaks) and len({round(p) for p in peaks}) > 3, peaks
+    for seed in range(4):
+        y = Augment(p_lowpass=1.0, lowpass_hz=(4000.0, 4000.0))(noise, n, sr, np.random.default_rng(seed))
+        s = spectrum(y)
+        assert s[f > 4000 * 2 ** (1 / 3)].mean() < 1e-6 * s[f < 3000].mean()  # 60 dB down a third-octave above
+        y = Augment(p_tilt=1.0, tilt_db_per_octave=3.0)(noise, n, sr, np.random.default_rng(seed))
+        ratio = spectrum(y)[(f > 4000) & (f < 8000)].mean() / spectrum(noise[:n])[(f > 4000) & (f < 8000)].mean()
+        assert 10 ** (-9.5 / 10) <= ratio <= 10 ** (9.5 / 10) and abs(10 * np.log10(ratio)) > 0.01  # |tilt| <= 3 dB/oct
+    y = Augment(p_noise=1.0, noise_snr_db=(20.0, 20.0))(tone, n, sr, np.random.default_rng(0))
+    snr = 10 * np.log10(np.mean(tone[:n] ** 2) / np.mean((y - tone[:n]) ** 2))
+    assert abs(snr - 20) < 0.5
+    with pytest.raises(ValueError, match="unknown field"):
+        Augment.from_config({"p_reverb": 0.5})
+    with pytest.raises(ValueError, match="p_tilt: expected a probability"):
+        Augment.from_config({"p_tilt": 2})

@@ -229,6 +229,63 @@ def test_visqol_callback_logs_the_metric_keys_to_csv(visqol_run):
     assert list((visqol_run / "checkpoints").glob("best-visqol-*.ckpt"))
 
 
+VISQOL_ON = (
+    "visqol.enabled=true",
+    f"visqol.items={FIXTURES / 'piano.flac'}",
+    "visqol.n_items=1",
+    "visqol.seconds=1.0",
+    "visqol.bitrates=[16]",
+    "visqol.overrides.levels=3",
+    "visqol.overrides.steps_per_level=1",
+)
+
+
+def test_visqol_callback_never_moves_or_changes_the_training_network(tmp_path, monkeypatch):
+    import torch
+
+    from dps.eval import checkpoints as C
+    from dps.prior.training import train
+
+    watched: set[int] = set()
+    moved: list[str] = []
+    real_apply = torch.nn.Module._apply
+
+    def spy(self, fn, *args, **kwargs):  # every .to/.cpu/.cuda/.half goes through _apply
+        if id(self) in watched:
+            moved.append(type(self).__name__)
+        return real_apply(self, fn, *args, **kwargs)
+
+    original, unchanged = C.VisqolCallback.on_validation_epoch_end, []
+
+    def watching(self, trainer, pl_module):
+        before = {n: (p.device, p.detach().clone()) for n, p in pl_module.named_parameters()}
+        watched.update(id(m) for m in pl_module.modules())
+        try:
+            original(self, trainer, pl_module)
+        finally:
+            watched.clear()
+        unchanged.append(
+            all(p.device == before[n][0] and torch.equal(p, before[n][1]) for n, p in pl_module.named_parameters())
+        )
+
+    monkeypatch.setattr(torch.nn.Module, "_apply", spy)
+    monkeypatch.setattr(C.VisqolCallback, "on_validation_epoch_end", watching)
+    runs = {}
+    for name, extra in (("off", ()), ("on", VISQOL_ON)):
+        runs[name] = train(smoke_config(tmp_path / name, "trainer.max_steps=20", *extra))
+    assert unchanged == [True, True] and moved == []  # two validation runs, at steps 10 and 20
+    rows = list(csv.DictReader(open(next(runs["on"].glob("csv/version_*/metrics.csv")))))
+    assert [float(r["visqol/seconds"]) > 0 for r in rows if r.get("visqol/seconds")] == [True, True]
+    off = torch.load(runs["off"] / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    on = torch.load(runs["on"] / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert on["global_step"] == off["global_step"] == 20
+    for key in ("state_dict", "current_model_state"):  # the EMA weights, and the weights being trained
+        for k, v in off[key].items():
+            assert torch.equal(v, on[key][k]), (key, k)
+    for k, v in off["optimizer_states"][0]["state"].items():
+        assert torch.equal(v["exp_avg"], on["optimizer_states"][0]["state"][k]["exp_avg"]), k
+
+
 def test_checkpoints_command_scores_every_step(visqol_run):
     from dps.cli import main
 

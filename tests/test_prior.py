@@ -2,9 +2,12 @@
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +19,12 @@ from dps.prior.training import train
 from tests.helpers import ROOT, smoke_config
 
 
+def _run(cmd: list, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
+
+
 def _train_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "train.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return _run([sys.executable, "train.py", *args])
 
 
 def test_dry_run_prints_resolved_config():
@@ -207,29 +214,121 @@ def test_a_resume_that_would_train_nothing_is_a_one_line_error(tmp_path):
 def test_ddp_two_cpu_processes(tmp_path):
     run_dir = tmp_path / "ddp"
     env = dict(os.environ, WANDB_MODE="offline", PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "train.py",
-            "configs/prior/smoke.yaml",
-            f"run_dir={run_dir}",
-            "trainer.devices=2",
-            "trainer.strategy=ddp",
-            "trainer.accelerator=cpu",
-            "trainer.max_steps=6",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    args = ["configs/prior/smoke.yaml", f"run_dir={run_dir}", "trainer.devices=2", "trainer.strategy=ddp"]
+    proc = _run([sys.executable, "train.py", *args, "trainer.accelerator=cpu", "trainer.max_steps=6"], env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     d0 = (run_dir / "weights_rank0.sha256").read_text()
     d1 = (run_dir / "weights_rank1.sha256").read_text()
     assert d0 == d1
     left = subprocess.run(["pgrep", "-f", str(run_dir)], capture_output=True, text=True)
     assert left.stdout.strip() == "", f"processes left behind: {left.stdout}"
+
+
+AUDIT = """
+import os, sys
+_run, _log, _busy = os.environ["DPS_AUDIT_RUN"], os.environ["DPS_AUDIT_LOG"], [False]
+def _hook(event, args):
+    if event != "open" or _busy[0] or not isinstance(args[0], (str, os.PathLike)):
+        return
+    mode, flags = args[1], args[2] or 0
+    writes = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & (os.O_WRONLY | os.O_RDWR))
+    if writes and os.fspath(args[0]).startswith(_run):
+        _busy[0] = True
+        with open(f"{_log}.{os.environ.get('RANK', 'none')}", "a") as f:
+            f.write(os.path.relpath(os.fspath(args[0]), _run) + "\\n")
+        _busy[0] = False
+sys.addaudithook(_hook)
+"""
+
+
+def test_torchrun_two_ranks_train_resume_and_only_rank_zero_writes(tmp_path):
+    """Ranks started by torchrun, not by Lightning; every file a rank opens for writing under the run folder is
+    recorded by an audit hook (sitecustomize), per RANK."""
+    run_dir, audit = tmp_path / "run", tmp_path / "audit"
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(AUDIT)
+    env = dict(
+        os.environ,
+        WANDB_MODE="offline",
+        PYTHONPATH=f"{tmp_path / 'site'}:{ROOT}",
+        DPS_AUDIT_RUN=str(run_dir),
+        DPS_AUDIT_LOG=str(audit),
+    )
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    args = [
+        "-m",
+        "dps",
+        "train",
+        "smoke",
+        f"run_dir={run_dir}",
+        f"data.manifest={ROOT / 'tests/fixtures/manifest.jsonl'}",
+    ]
+    args += ["trainer.devices=2", "trainer.strategy=ddp", "trainer.accelerator=cpu"]
+    for steps in (6, 12):  # the second sitting resumes from the first's last.ckpt
+        proc = _run([*launch, *args, f"trainer.max_steps={steps}"], cwd=tmp_path, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (proc.stdout + proc.stderr).count("resuming from") == 1
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 12
+    assert (run_dir / "weights_rank0.sha256").read_text() == (run_dir / "weights_rank1.sha256").read_text()
+
+    def written(rank: int) -> set[str]:  # an atomic write's temporary file ".NAME.XXXX.tmp" stands for NAME
+        log = Path(f"{audit}.{rank}")
+        lines = log.read_text().split() if log.exists() else []
+        return {re.sub(r"(^|/)\.(.+)\.[^./]+\.tmp$", r"\1\2", p) for p in lines}
+
+    rank0, rank1 = written(0), written(1)
+    assert "config.yaml" in rank0 and any(p.startswith("samples/") for p in rank0), sorted(rank0)
+    assert any(p.startswith("csv/") for p in rank0) and any(p.endswith("last.ckpt") for p in rank0), sorted(rank0)
+    assert rank1 == {"weights_rank1.sha256"}, sorted(rank1)  # its own digest, nothing of the run's
+
+
+def test_sigkill_resumes_within_one_interval_to_the_uninterrupted_weights(tmp_path):
+    """A training process killed with SIGKILL mid-run: the rerun resumes from last.ckpt, no more than one checkpoint
+    interval back, and ends on the uninterrupted run's weights exactly (mid-epoch resume included)."""
+    common = ["trainer.max_steps=23", "checkpoint.every_n_steps=3"]  # 10 steps an epoch: intervals fall mid-epoch
+    common.append(f"data.manifest={ROOT / 'tests' / 'fixtures' / 'manifest.jsonl'}")
+    env = dict(os.environ, WANDB_MODE="offline", PYTHONPATH=str(ROOT))
+    full = tmp_path / "full" / "run"  # in a process like the killed one's: thread counts change float rounding
+    cmd = [sys.executable, "-m", "dps", "train", "smoke", f"run_dir={full}", *common]
+    assert _run(cmd, cwd=tmp_path, env=env).returncode == 0
+    run_dir = tmp_path / "killed" / "run"
+    cmd = [sys.executable, "-m", "dps", "train", "smoke", f"run_dir={run_dir}", *common]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (run_dir / "checkpoints" / "step-12.ckpt").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "no step-12 checkpoint in 300 s"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    killed_at = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+    assert 12 - 3 <= killed_at < 23 and killed_at % 3 == 0  # it had reached step 12: at most one interval lost
+    rerun = _run(cmd, cwd=tmp_path, env=env)
+    assert rerun.returncode == 0 and "resuming from" in rerun.stdout + rerun.stderr, rerun.stderr[-2000:]
+    ema_a, cur_a, step_a = _weights(full / "checkpoints" / "last.ckpt")
+    ema_b, cur_b, step_b = _weights(run_dir / "checkpoints" / "last.ckpt")
+    assert step_a == step_b == 23
+    for k in cur_a:
+        assert torch.equal(cur_a[k], cur_b[k]) and torch.equal(ema_a[k], ema_b[k]), k
+
+
+def test_a_checkpoint_write_that_dies_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    from dps.prior.training import AtomicCheckpointIO
+
+    io, path = AtomicCheckpointIO(), tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"global_step": 1, "w": torch.ones(1000)}, path)
+    real_save = torch.save
+
+    def dies_midway(obj, f, *args, **kwargs):
+        f.write(b"PK\x03\x04 half a zip archive")
+        raise OSError("killed while writing")
+
+    monkeypatch.setattr(torch, "save", dies_midway)
+    with pytest.raises(OSError, match="killed"):
+        io.save_checkpoint({"global_step": 2, "w": torch.zeros(1000)}, path)
+    monkeypatch.setattr(torch, "save", real_save)
+    assert torch.load(path, weights_only=True)["global_step"] == 1
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temporary file left
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +400,27 @@ def test_wandb_offline_run_folder(tmp_path, monkeypatch):
     assert any(k.startswith("train_loss_sigma/") for k in keys), sorted(keys)
     csv = next((run / "csv").glob("version_*/metrics.csv")).read_text().splitlines()[0]
     assert "train/loss" in csv and "val/loss" in csv
+
+
+def _logged_steps(run: Path) -> list[int]:
+    """trainer/global_step values in an offline run's record log (protobuf: key, then value_json as bytes)."""
+    log, deadline = next(run.glob("run-*.wandb")), time.monotonic() + 30
+    while b"trainer/global_step" not in (blob := log.read_bytes()) and time.monotonic() < deadline:
+        time.sleep(0.5)  # wandb-core writes it from its own process
+    return sorted({int(v) for v in re.findall(rb"trainer/global_step\x82\x01[\x01-\x09](\d+)", blob)})
+
+
+def test_wandb_one_run_across_sittings(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    config = smoke_config(tmp_path, "logger=wandb", "trainer.max_steps=10")
+    run = train(config)
+    config["trainer"]["max_steps"] = 20
+    train(config)  # the second sitting resumes from last.ckpt
+    run_id = (run / "wandb_id").read_text().strip()
+    sittings = sorted((run / "wandb").glob("offline-run-*"))
+    assert len(sittings) == 2 and all(p.name.endswith(f"-{run_id}") for p in sittings), sittings
+    first, second = (_logged_steps(p) for p in sittings)
+    assert first and second and max(first) == 10 and min(second) > 10 and max(second) == 20, (first, second)
 
 
 def test_nonfinite_gradients_are_skipped_then_stop(tmp_path):

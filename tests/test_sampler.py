@@ -548,14 +548,14 @@ def test_trainer_predict_decodes_a_folder(smoke_prior_file, tmp_path):
         f = tmp_path / f"{name}.wav"
         sf.write(f, load_fixture(name)[:11025], 22050)
         files.append(f)
-    results = decode_files(
-        files,
+    results, reporter = decode_files(
+        [(f, tmp_path / "out" / f"{f.stem}.dps.wav") for f in files],
         str(smoke_prior_file),
-        str(tmp_path / "out"),
         DecodeSettings.from_preset("fast", levels=6, steps_per_level=3),
         accelerator="cpu",
         devices=1,
     )
+    assert reporter
     assert sorted(Path(r["output"]).name for r in results) == ["piano.dps.wav", "speech.dps.wav"]
     # 6 levels x 3 steps, the network at the 4 levels at or above the prior's sigma_min.
     assert all(r["inside"] > 0.99 and r["nfe"] == 12 and r["steps"] == 18 for r in results), results

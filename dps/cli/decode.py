@@ -15,8 +15,6 @@ from typing import Any
 from dps.cli.common import USER_ERRORS
 from dps.paths import config_dir
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus"}
-
 
 def example_clip() -> Path:
     return Path(str(resources.files("dps") / "assets" / "example_speech.flac"))
@@ -40,6 +38,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fill", type=float, default=None, help="legacy decoder's noise-fill factor (default: tuned)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (a CUDA GPU when present), cpu, cuda or cuda:N")
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="a folder over N processes per node (Trainer.predict, DDP; GPUs or CPU)",
+    )
+    p.add_argument("--num-nodes", type=int, default=1, help="with --devices: nodes (under SLURM or torchrun)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--no-metrics", action="store_true", help="skip ViSQOL when a reference is known")
     p.set_defaults(run=run)
@@ -121,19 +126,15 @@ def decode_one(decoder: Any, inp: Path, out: Path, args: argparse.Namespace, met
 
 
 def folder_inputs(folder: Path) -> list[Path]:
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file()
-        and (p.suffix.lower() in AUDIO_SUFFIXES or p.suffix == ".dps")
-        and not any(s.startswith(".") for s in p.relative_to(folder).parts)
-    )
+    from dps.audio import AUDIO_SUFFIXES, files_under
+
+    files = files_under(folder, AUDIO_SUFFIXES | {".dps"})
     if not files:
         raise FileNotFoundError(f"{folder}: folder holds no .dps or audio files")
     return files
 
 
-def decode_folder(decoder: Any, folder: Path, args: argparse.Namespace, metrics: Metrics) -> int:
+def decode_folder(folder: Path, args: argparse.Namespace, metrics: Metrics) -> int:
     from tqdm import tqdm
 
     from dps.audio import check_output
@@ -142,25 +143,68 @@ def decode_folder(decoder: Any, folder: Path, args: argparse.Namespace, metrics:
     if out_dir.resolve().is_relative_to(folder.resolve()):
         raise ValueError(f"{out_dir}: the output folder must lie outside the input folder {folder}")
     files = folder_inputs(folder)
-    failures, skipped, done = [], 0, 0
-    with tqdm(files, unit="file", desc="decode", disable=None) as bar:
-        for f in bar:
-            rel = f.relative_to(folder)
-            out = out_dir / rel.parent / f"{rel.stem}.{args.decoder}.wav"
-            if out.exists() and not args.force:
-                skipped += 1
-                continue
-            try:
-                check_output(out, [f], True)
-                for line in decode_one(decoder, f, out, args, metrics, bar=False):
-                    bar.write(line)
-                done += 1
-            except USER_ERRORS as exc:
-                failures.append(f"{f}: {' '.join(str(exc).split())}")
+    jobs = []
+    for f in files:
+        rel = f.relative_to(folder)
+        out = out_dir / rel.parent / f"{rel.stem}.{args.decoder}.wav"
+        if out.exists() and not args.force:
+            continue
+        for stale in out.parent.glob(f".{out.name}.*.tmp"):  # left by a decode killed while writing
+            stale.unlink()
+        jobs.append((f, out))
+    skipped = len(files) - len(jobs)
+    if args.devices:
+        failures, report = decode_on_devices(jobs, args)
+        if not report:
+            return 0  # another rank's process: rank zero reports for all
+    else:
+        decoder, failures = load(args), []
+        with tqdm(jobs, unit="file", desc="decode", disable=None) as bar:
+            for f, out in bar:
+                try:
+                    check_output(out, [f], True)
+                    for line in decode_one(decoder, f, out, args, metrics, bar=False):
+                        bar.write(line)
+                except USER_ERRORS as exc:
+                    failures.append(f"{f}: {' '.join(str(exc).split())}")
+    done = len(jobs) - len(failures)
     print(f"{out_dir}: {done} decoded, {skipped} existing skipped, {len(failures)} failed of {len(files)} files")
     for line in failures:
         print(f"failed: {line}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def decode_on_devices(jobs: list[tuple[Path, Path]], args: argparse.Namespace) -> tuple[list[str], bool]:
+    """The jobs over --devices processes per node (Trainer.predict, DDP): every rank decodes its share and the
+    failures of all ranks are gathered; returns them and whether this process reports."""
+    from dps.codec import check_bitrate
+    from dps.prior.registry import resolve_prior
+    from dps.sampler.decoder import DecodeSettings, dotlist_overrides
+    from dps.sampler.predict import decode_files
+
+    if args.decoder != "dps":
+        raise ValueError("--devices: decodes with --decoder dps (the legacy decoder needs no accelerator)")
+    given = {"conditioning": args.conditioning} if args.conditioning else {}
+    settings = DecodeSettings.from_preset(args.preset, **given, **dotlist_overrides(args.set))
+    accelerator = "cpu" if args.device == "cpu" else "auto"
+    ddp = args.devices > 1 or args.num_nodes > 1
+    records, report = decode_files(
+        jobs,
+        str(resolve_prior(args.prior)),
+        settings,
+        check_bitrate(args.bitrate),
+        args.seed,
+        args.codec_config,
+        accelerator=accelerator,
+        devices=args.devices,
+        num_nodes=args.num_nodes,
+        strategy="ddp" if ddp else "auto",
+    )
+    if report:
+        for r in records:
+            if "error" not in r:
+                print(f"{r['output']}: decoded on rank {r['rank']} ({r['device']}), real-time factor {r['rtf']:.2f}")
+    return [f"{r['input']}: {r['error']}" for r in records if "error" in r], report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,10 +213,12 @@ def run(args: argparse.Namespace) -> int:
     inp = Path(args.input) if args.input else example_clip()
     if not inp.exists():
         raise FileNotFoundError(f"{inp}: no such file or folder")
-    decoder = load(args)
     metrics = Metrics(visqol=not args.no_metrics)
     if inp.is_dir():
-        return decode_folder(decoder, inp, args, metrics)
+        return decode_folder(inp, args, metrics)
+    if args.devices:
+        raise ValueError("--devices: decodes a folder; a single file runs on --device")
+    decoder = load(args)
     out = Path(args.output) if args.output else Path(f"{inp.stem}.{args.decoder}.wav")
     check_output(out, [inp], args.force or args.input is None)
     for line in decode_one(decoder, inp, out, args, metrics, bar=True):

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from dps.cli.common import resolve_device
 from dps.paths import DATA_ROOT, EVAL_CACHE
 
 
@@ -37,6 +38,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     t.add_argument("--workers", type=int, default=2, help="ViSQOL processes")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--device", default="auto", help="decode on: auto (a CUDA GPU when present), cpu, cuda or cuda:N")
     c = sub.add_parser("checkpoints", help="ViSQOL of every checkpoint of a run: eval/visqol_vs_step.{csv,png}")
     c.add_argument("run_dir", type=Path)
     c.add_argument("--items", help="manifest, audio file or folder (default: the run's validation manifest)")
@@ -47,6 +49,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="decode setting override")
     c.add_argument("--item-offset", type=float, default=0.5, help="0: the table's items; 0.5: disjoint ones")
     c.add_argument("--no-progress", action="store_true")
+    c.add_argument("--device", default="auto", help="decode on: auto (a CUDA GPU when present), cpu, cuda or cuda:N")
     t.set_defaults(run=table)
     c.set_defaults(run=checkpoints)
 
@@ -93,6 +96,7 @@ def table(args: argparse.Namespace) -> int:
         args.workers,
         args.seed,
         dotlist_overrides(args.set),
+        resolve_device(args.device),
     )
     items = _items(args)
     rows = runner.run(items, bitrates, progress=not args.no_progress)
@@ -155,7 +159,7 @@ def checkpoints(args: argparse.Namespace) -> int:
         overrides["overrides"] = dotlist_overrides(args.set)
     if args.items:
         overrides["items"] = args.items
-    out = evaluate_run(args.run_dir, overrides, progress=not args.no_progress)
+    out = evaluate_run(args.run_dir, overrides, progress=not args.no_progress, device=resolve_device(args.device))
     print((out / "visqol_vs_step.csv").read_text())
     print(f"wrote {out}/visqol_vs_step.{{csv,json,png}}")
     return 0

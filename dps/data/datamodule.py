@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import soundfile as sf
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from dps.data.augment import Augment
 from dps.data.manifest import Entry, read_manifest, resolve
 
 
@@ -29,6 +32,8 @@ class SegmentDataset(Dataset):
         min_rms_db: float,
         deterministic: bool = False,
         source_weights: dict[str, float] | None = None,
+        augment: Augment | None = None,
+        sample_rate: int = 22050,
     ) -> None:
         usable = [e for e in entries if e.duration * e.sample_rate > segment]
         if not usable:
@@ -45,13 +50,16 @@ class SegmentDataset(Dataset):
             w = np.array([float(source_weights.get(e.source, 1.0)) for e in usable])
         except (TypeError, ValueError):
             raise ValueError(f"data.source_weights: expected numbers, got {source_weights}") from None
-        mass = (self.frames - segment) * w
+        mass = np.maximum(self.frames - (augment.read_length(segment) if augment else segment), 0) * w
         if not np.all(mass >= 0) or mass.sum() <= 0:
             raise ValueError(f"data.source_weights: weights must be >= 0 and not all 0, got {source_weights}")
         self.weights = mass / mass.sum()
         self.segment, self.length, self.seed = segment, length, seed
         self.target_rms, self.gain_db, self.min_rms = target_rms, gain_db, 10 ** (min_rms_db / 20)
         self.deterministic = deterministic
+        self.augment = augment if augment is not None and augment.enabled else None
+        self.sample_rate = sample_rate
+        self.read = self.augment.read_length(segment) if self.augment else segment
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -59,9 +67,12 @@ class SegmentDataset(Dataset):
 
     def _read(self, rng: np.random.Generator) -> np.ndarray:
         f = int(rng.choice(len(self.paths), p=self.weights))
-        start = int(rng.integers(0, self.frames[f] - self.segment))
-        x, _ = sf.read(self.paths[f], start=start, frames=self.segment, dtype="float32", always_2d=True)
-        return x.mean(axis=1)
+        start = int(rng.integers(0, max(self.frames[f] - self.read, 1)))
+        x, _ = sf.read(self.paths[f], start=start, frames=self.read, dtype="float32", always_2d=True)
+        x = x.mean(axis=1)
+        if self.augment is not None and x.size == self.read:
+            x = self.augment(x, self.segment, self.sample_rate, rng)
+        return x
 
     def __getitem__(self, i: int) -> torch.Tensor:
         epoch = 0 if self.deterministic else self.epoch
@@ -75,6 +86,41 @@ class SegmentDataset(Dataset):
             raise RuntimeError(f"20 near-silent segments in a row (min RMS {self.min_rms:.1e}): check the corpus")
         gain = 10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20) if not self.deterministic else 1.0
         return torch.from_numpy((x * (self.target_rms * gain / rms)).astype(np.float32))
+
+
+def data_epoch(trainer: L.Trainer, batches_per_epoch: float | None = None) -> int:
+    """The epoch whose segments the next batch draws: counted from the optimizer step, not from Lightning's epoch
+    counter, which a resume from an epoch's last batch advances once more than the uninterrupted run did."""
+    batches = trainer.num_training_batches if batches_per_epoch is None else batches_per_epoch
+    steps_per_epoch = math.ceil(batches / trainer.accumulate_grad_batches)
+    return int(trainer.global_step // steps_per_epoch) if math.isfinite(steps_per_epoch) and steps_per_epoch else 0
+
+
+class ResumableLoader(DataLoader):
+    """A DataLoader that Lightning resumes mid-epoch. Being stateful, it is handed the checkpoint's state on restore
+    (Lightning otherwise restarts the epoch's data and warns); its first iteration after that skips the batches the
+    restored run had trained on this epoch, counted by the trainer's restored batch progress (exact, unlike a count
+    of batches served, which Lightning's prefetching runs ahead of), so a resumed run sees the same batches as an
+    uninterrupted one. The skipped batches are read, not trained on."""
+
+    def __init__(self, *args: Any, completed: Callable[[int], int] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.completed = completed
+        self._restored = False
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"resumes_mid_epoch": True}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._restored = True
+
+    def __iter__(self) -> Any:
+        it = super().__iter__()
+        if self._restored and self.completed is not None:
+            self._restored = False
+            for _ in range(self.completed(len(self))):
+                next(it)
+        return it
 
 
 class AudioDataModule(L.LightningDataModule):
@@ -94,7 +140,9 @@ class AudioDataModule(L.LightningDataModule):
         for e in entries:
             if e.sample_rate != c["sample_rate"]:
                 raise ValueError(f"{c['manifest']}: {e.file} is at {e.sample_rate} Hz, expected {c['sample_rate']}")
-        common = dict(segment=segment, target_rms=c["target_rms"], min_rms_db=c["min_rms_db"])
+        common = dict(
+            segment=segment, target_rms=c["target_rms"], min_rms_db=c["min_rms_db"], sample_rate=c["sample_rate"]
+        )
         train = [e for e in entries if e.split == "train"]
         val = [e for e in entries if e.split == "validation"] or train
         self.train_set = SegmentDataset(
@@ -104,6 +152,7 @@ class AudioDataModule(L.LightningDataModule):
             seed=self.seed,
             gain_db=c["gain_db"],
             source_weights=c.get("source_weights"),
+            augment=Augment.from_config(c.get("augment")),
             **common,
         )
         self.val_set = SegmentDataset(
@@ -114,9 +163,9 @@ class AudioDataModule(L.LightningDataModule):
         if self.train_set is not None:
             self.train_set.epoch = epoch
 
-    def _loader(self, ds: Dataset, batch_size: int) -> DataLoader:
+    def _loader(self, ds: Dataset, batch_size: int, **extra: Any) -> DataLoader:
         workers = int(self.cfg.get("num_workers", 0))
-        return DataLoader(
+        return (ResumableLoader if extra else DataLoader)(
             ds,
             batch_size=batch_size,
             shuffle=False,
@@ -124,11 +173,22 @@ class AudioDataModule(L.LightningDataModule):
             drop_last=False,
             persistent_workers=False,
             pin_memory=torch.cuda.is_available(),
+            **extra,
         )
 
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None
-        return self._loader(self.train_set, self.cfg["batch_size"])
+        return self._loader(self.train_set, self.cfg["batch_size"], completed=self._batches_completed)
+
+    def _batches_completed(self, batches_per_epoch: int) -> int:
+        """Batches the restored run had trained on in its data epoch (none when it stopped at an epoch's end), after
+        setting that epoch."""
+        if self.trainer is None:
+            return 0
+        epoch = data_epoch(self.trainer, batches_per_epoch)
+        self.set_epoch(epoch)
+        steps_per_epoch = math.ceil(batches_per_epoch / self.trainer.accumulate_grad_batches)
+        return (self.trainer.global_step - epoch * steps_per_epoch) * self.trainer.accumulate_grad_batches
 
     def val_dataloader(self) -> DataLoader:
         assert self.val_set is not None

@@ -7,19 +7,10 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from dps.audio import AUDIO_SUFFIXES, files_under
 from dps.data.manifest import Entry, read_manifest, write_manifest
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus"}
 SPLIT_FOLDERS = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation"}
-
-
-def audio_files(folder: Path) -> list[Path]:
-    """Audio files under folder, recursively, in a stable order (hidden files and folders skipped)."""
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not any(s.startswith(".") for s in p.parts)
-    )
 
 
 def hash_split(rel: str, validation_fraction: float) -> str:
@@ -61,7 +52,7 @@ def manifest_from_folder(
         raise ValueError(f"--validation-fraction: expected a value in [0, 1), got {validation_fraction}")
     if out_dir.resolve().is_relative_to(folder.resolve()):
         raise ValueError(f"{out_dir}: the output folder must lie outside the input folder {folder}")
-    files = audio_files(folder)
+    files = files_under(folder)
     if not files:
         raise ValueError(f"{folder}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) under it")
     source = source or folder.resolve().name

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +49,11 @@ class CheckpointScorer:
             for kb in bitrates
         }
 
-    def evaluate(self, prior: Any, seed: int = 0) -> dict[str, float]:
+    def evaluate(self, prior: Any, seed: int = 0, device: str = "cpu") -> dict[str, float]:
+        """Decode every item at every bitrate on `device` (the decoder moves the prior there)."""
         from dps.sampler import DecodeSettings, PosteriorDecoder
 
-        decoder = PosteriorDecoder(prior, DecodeSettings.from_preset(self.preset, **self.overrides))
+        decoder = PosteriorDecoder(prior, DecodeSettings.from_preset(self.preset, **self.overrides), device)
         out: dict[str, float] = {}
         for kb in self.bitrates:
             scores = []
@@ -86,8 +89,20 @@ def scorer_from_config(config: dict[str, Any]) -> CheckpointScorer:
     )
 
 
+def detached_prior(pl_module: L.LightningModule, config: dict[str, Any]) -> Any:
+    """A Prior over a copy of the module's denoiser and schedule: whatever a decoder does to it (moving it to a
+    device, eval mode, compiling) never reaches the training network, its optimizer state or the EMA weights."""
+    from dps.prior.denoiser import Denoiser
+    from dps.prior.export import Prior
+
+    net = getattr(pl_module.denoiser.net, "_orig_mod", pl_module.denoiser.net)  # torch.compile wraps the module
+    denoiser = Denoiser(copy.deepcopy(net), pl_module.denoiser.sigma_data)
+    return Prior(denoiser, copy.deepcopy(pl_module.schedule), config).eval()
+
+
 class VisqolCallback(L.Callback):
-    """Every N validation runs, decode the fixed set with the EMA weights and log ViSQOL (DPS, legacy, delta).
+    """Every N validation runs, decode the fixed set with the EMA weights and log ViSQOL (DPS, legacy, delta) and
+    the seconds it took, on rank 0 (then broadcast), on the module's device or `visqol.device`.
 
     It must come before EMAWeightAveraging in the callback list: that callback swaps the EMA weights out in its
     own on_validation_epoch_end.
@@ -96,6 +111,7 @@ class VisqolCallback(L.Callback):
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.every = int(config.get("visqol", {}).get("every_n_val", 1))
+        self.device = config.get("visqol", {}).get("device")
         self._scorer: CheckpointScorer | None = None
         self._runs = 0
 
@@ -107,13 +123,13 @@ class VisqolCallback(L.Callback):
             return
         metrics: dict[str, float] = {}
         if trainer.is_global_zero:
-            from dps.prior.export import Prior
-
+            t0 = time.perf_counter()
             if self._scorer is None:
                 self._scorer = scorer_from_config(self.config)
-            prior = Prior(pl_module.denoiser, pl_module.schedule, self.config)
+            prior = detached_prior(pl_module, self.config)
             with torch.inference_mode(False), torch.no_grad():
-                metrics = self._scorer.evaluate(prior)
+                metrics = self._scorer.evaluate(prior, device=str(self.device or pl_module.device))
+            metrics["visqol/seconds"] = time.perf_counter() - t0
         metrics = trainer.strategy.broadcast(metrics, src=0)
         for k, v in metrics.items():
             pl_module.log(k, v, rank_zero_only=True)
@@ -124,7 +140,9 @@ def checkpoint_step(path: Path) -> int:
     return int(m.group(1)) if m else -1
 
 
-def evaluate_run(run_dir: str | Path, overrides: dict[str, Any] | None = None, progress: bool = True) -> Path:
+def evaluate_run(
+    run_dir: str | Path, overrides: dict[str, Any] | None = None, progress: bool = True, device: str = "cpu"
+) -> Path:
     """Every checkpoint of a run (each step once) -> eval/visqol_vs_step.{csv,json,png} in the run folder."""
     from tqdm import tqdm
 
@@ -146,7 +164,7 @@ def evaluate_run(run_dir: str | Path, overrides: dict[str, Any] | None = None, p
     rows = []
     for step in tqdm(sorted(by_step), desc="checkpoints", disable=not progress):
         path, prior = by_step[step]
-        rows.append({"step": step, "checkpoint": path.name, **scorer.evaluate(prior)})
+        rows.append({"step": step, "checkpoint": path.name, **scorer.evaluate(prior, device=device)})
     out = run_dir / "eval"
     out.mkdir(exist_ok=True)
     with atomic_path(out / "visqol_vs_step.csv") as tmp, open(tmp, "w", newline="") as f:

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dps.audio import load_audio
+from dps.audio import files_under, load_audio
 from dps.data.manifest import read_manifest, resolve
 from dps.eval.visqol import MIN_SECONDS as VISQOL_MIN_SECONDS
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 MIN_SECONDS = max(VISQOL_MIN_SECONDS.values())  # a shorter item cannot be scored in every ViSQOL mode
 
 
@@ -66,7 +65,7 @@ def items_from(
         entries.sort(key=lambda e: (e.source, e.file))
         paths = [resolve(path, e) for e in entries]
     elif path.is_dir():
-        paths = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        paths = files_under(path)
         if not paths:
             raise ValueError(f"{path}: no audio files in the folder")
     elif path.is_file():

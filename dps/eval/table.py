@@ -47,6 +47,7 @@ class TableRunner:
         workers: int = 2,
         seed: int = 0,
         overrides: dict[str, Any] | None = None,
+        device: str = "cpu",
     ) -> None:
         bad = [d for d in decoders if d not in DECODERS]
         if bad:
@@ -56,6 +57,7 @@ class TableRunner:
         self.cache = Cache(cache)
         self.workers, self.seed = workers, seed
         self.overrides = overrides or {}
+        self.device = device  # decoding only; a cached decode is the same bitstream, prior and settings on any device
         if any(d in DPS_DECODERS for d in decoders):
             from dps.sampler import DecodeSettings
 
@@ -75,7 +77,7 @@ class TableRunner:
         key = (str(prior_path), conditioning)
         if key not in self._loaded:
             settings = DecodeSettings.from_preset(self.preset, conditioning=conditioning, **self.overrides)
-            self._loaded[key] = PosteriorDecoder(load_prior(prior_path), settings)
+            self._loaded[key] = PosteriorDecoder(load_prior(prior_path, self.device), settings, self.device)
         return self._loaded[key]
 
     def columns(self, content: str) -> list[tuple[str, str | None, str | None]]:

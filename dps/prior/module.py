@@ -132,7 +132,9 @@ class ScorePriorModule(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is not None and hasattr(datamodule, "set_epoch"):
-            datamodule.set_epoch(self.current_epoch)
+            from dps.data.datamodule import data_epoch
+
+            datamodule.set_epoch(data_epoch(self.trainer))
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
         """Loss at fixed sigmas with fixed noise: a per-sigma curve comparable across runs and families."""

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+import string
+import time
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, LearningRateMonitor, ModelCheckpoint, Timer
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 from dps.data.datamodule import AudioDataModule
 from dps.data.manifest import read_manifest
@@ -54,6 +59,56 @@ class WeightsDigest(Callback):
         path.write_text(h.hexdigest() + "\n")
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """torch.save into a temporary file beside the target, fsync, then rename: a process killed while writing
+    leaves the previous checkpoint whole (Lightning's own save writes the target in place)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        if storage_options is not None:
+            raise TypeError("AtomicCheckpointIO takes no storage_options")
+        from dps.audio import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+class IntervalCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint every N training steps that also saves at the step where the sitting stops (max_steps, or
+    max_time through the Timer, which Lightning runs before checkpoint callbacks), wherever it falls: a stop between
+    intervals would otherwise lose the steps since. Lightning runs checkpoint callbacks after the others, so the
+    EMA weights include this step, as at every interval."""
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        super().on_train_batch_end(trainer, pl_module, *args)
+        stopping = trainer.should_stop or 0 < trainer.max_steps <= trainer.global_step
+        if stopping and not self._should_skip_saving_checkpoint(trainer):
+            candidates = self._monitor_candidates(trainer)
+            self._save_topk_checkpoint(trainer, candidates)
+            self._save_last_checkpoint(trainer, candidates)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Nothing: the stopping step is saved already, and a save here would come after EMAWeightAveraging copied
+        the EMA weights into the model, storing them as the weights being trained."""
+
+
+class RunFolder(Callback):
+    """Writes the resolved config into the run folder from the global rank-zero process only, once the strategy
+    knows the ranks (setup runs after the distributed environment is up, under torchrun, SLURM or Lightning's
+    own launcher alike)."""
+
+    def __init__(self, run_dir: Path, config: dict[str, Any]) -> None:
+        self.run_dir, self.config = run_dir, config
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if trainer.is_global_zero:
+            from dps.audio import atomic_path
+
+            with atomic_path(self.run_dir / "config.yaml") as tmp:
+                tmp.write_text(to_yaml(self.config))
+
+
 def visqol_callbacks(config: dict[str, Any], ckpt_dir: Path) -> list[Callback]:
     """ViSQOL per validation run (visqol.enabled), and optionally a best-by-ViSQOL checkpoint (visqol.monitor)."""
     v = config.get("visqol", {})
@@ -76,6 +131,25 @@ def visqol_callbacks(config: dict[str, Any], ckpt_dir: Path) -> list[Callback]:
     return out
 
 
+def wandb_run_id(run_dir: Path) -> str:
+    """The run folder's W&B run id, made once: the first process to create the file wins, every other rank and every
+    later sitting reads it, so one training run is one W&B run however often it resumes."""
+    path = run_dir / "wandb_id"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        deadline = time.monotonic() + 30
+        while not (run_id := path.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.1)  # created by another rank this instant, not yet written
+        if not run_id:
+            raise ValueError(f"{path}: empty; delete it to start a new W&B run for this folder") from None
+        return run_id
+    run_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))  # W&B's id form
+    with os.fdopen(fd, "w") as f:
+        f.write(run_id + "\n")
+    return run_id
+
+
 def _loggers(config: dict[str, Any], run_dir: Path) -> list[Any]:
     from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
@@ -91,6 +165,8 @@ def _loggers(config: dict[str, Any], run_dir: Path) -> list[Any]:
         save_dir=str(run_dir),
         offline=(mode == "offline"),
         config=config,
+        id=wandb_run_id(run_dir) if rank_zero_only.rank == 0 else None,  # other ranks never open the run
+        resume="allow",
     )
     return [wandb, csv]
 
@@ -135,8 +211,6 @@ def train(config: dict[str, Any]) -> Path:
     config["parameters"] = count_parameters(module.denoiser)
     module.config = config
     module.hparams["config"] = config
-    if int(os.environ.get("LOCAL_RANK", "0")) == 0 and int(os.environ.get("NODE_RANK", "0")) == 0:
-        (run_dir / "config.yaml").write_text(to_yaml(config))
     if config.get("compile"):
         module.denoiser.net = torch.compile(module.denoiser.net)
     ckpt_dir = run_dir / "checkpoints"
@@ -147,30 +221,38 @@ def train(config: dict[str, Any]) -> Path:
             monitor="val/loss",
             mode="min",
             save_top_k=1,
-            # Lightning 2.6 writes last.ckpt at train end even under fast_dev_run; a later run would resume from it.
-            save_last=not config["trainer"].get("fast_dev_run"),
+            save_on_train_epoch_end=False,  # after validation only: val/loss exists there
             auto_insert_metric_name=False,
         ),
-        ModelCheckpoint(
+        IntervalCheckpoint(
             dirpath=ckpt_dir,
             filename="step-{step}",
             every_n_train_steps=config["checkpoint"]["every_n_steps"],
             save_top_k=-1,
+            # last.ckpt at every interval and at the stop (a crash loses at most one interval), overwritten in place.
+            # Not under fast_dev_run, where a later run in this folder would resume from it.
+            save_last=not config["trainer"].get("fast_dev_run"),
+            enable_version_counter=False,
             auto_insert_metric_name=False,
         ),
         *visqol_callbacks(config, ckpt_dir),
         EMAWeightAveraging(decay=config["ema"]["decay"]),  # after VisqolCallback: see its docstring
         LearningRateMonitor(logging_interval="step"),
         WeightsDigest(),
+        RunFolder(run_dir, config),
     ]
     trainer_cfg = dict(config["trainer"])
     trainer = L.Trainer(
-        default_root_dir=str(run_dir), callbacks=callbacks, logger=_loggers(config, run_dir), **trainer_cfg
+        default_root_dir=str(run_dir),
+        callbacks=callbacks,
+        logger=_loggers(config, run_dir),
+        plugins=[AtomicCheckpointIO()],
+        **trainer_cfg,
     )
     datamodule = AudioDataModule(config["data"], seed=int(config.get("seed", 0)))
     ckpt_path = str(last) if resuming else None
-    if ckpt_path and trainer.is_global_zero:
-        print(f"resuming from {ckpt_path}")
+    if ckpt_path:
+        rank_zero_info(f"resuming from {ckpt_path}")
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     for logger in trainer.loggers:
         if type(logger).__name__ == "WandbLogger" and trainer.is_global_zero:
