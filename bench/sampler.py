@@ -141,7 +141,7 @@ def main() -> None:
     round_ratios = {
         layout: [n / t for n, t in zip(times[("noisy_mean", layout)], times[("tweedie", layout)])] for layout in layouts
     }
-    # As the presets run them (since 2026-11-27 the noisy mean takes up to 8 s in one chunk, Tweedie the prior's).
+    # As the presets run them (the noisy mean takes up to 8 s in one chunk, Tweedie the prior's length).
     own = {}
     for cond in ("noisy_mean", "tweedie"):
         cs = DecodeSettings.from_preset("fast", conditioning=cond).chunk_seconds
@@ -151,14 +151,14 @@ def main() -> None:
         round_ratios["presets"] = [
             n / t for n, t in zip(times[("noisy_mean", own["noisy_mean"])], times[("tweedie", own["tweedie"])])
         ]
-    # (row, preset, overrides, conditionings); "network at every level" is `fast` as it was until 2026-11-26.
+    # (row, preset, overrides, conditionings); "network at every level" is `fast` without network_sigma_min.
     bf16 = {"network_precision": "bfloat16"}
     cc = {"conditioning_compile": True}
     compiled = {"network_compile": True, **bf16, **cc}
     frozen = {**compiled, "network_freeze": True}
-    # The presets' noisy mean decodes 4 s as one chunk (since 2026-11-27); the layouts before it, for comparison:
-    prior_chunks = {"chunk_seconds": 0.0}  # the prior's 1.486 s chunks, 3 on 4 s (2026-11-26 to 2026-11-27)
-    fixed_hop = {**prior_chunks, "min_overlap_seconds": None}  # 4 chunks on 4 s (before 2026-11-26)
+    # The presets' noisy mean decodes 4 s as one chunk; other chunk layouts, for comparison:
+    prior_chunks = {"chunk_seconds": 0.0}  # the prior's 1.486 s chunks, 3 on 4 s
+    fixed_hop = {**prior_chunks, "min_overlap_seconds": None}  # 4 chunks on 4 s at a fixed hop
     both, noisy = ("noisy_mean", "tweedie"), ("noisy_mean",)
     paper = {"levels": args.paper_levels}
     runs = [
@@ -212,8 +212,7 @@ def main() -> None:
             row = {}
             if kw.get("network_compile") or kw.get("conditioning_compile"):  # the first decode compiles; time the next
                 # A fresh compile per row: after another row's shapes, dynamo would recompile with dynamic shapes,
-                # whose kernels are slower (one-chunk `paper` RTF 27.0 after a three-chunk row, 19.5 with a reset;
-                # 2026-11-27).
+                # whose kernels are slower (one-chunk `paper` RTF 27.0 after a three-chunk row, 19.5 with a reset).
                 torch._dynamo.reset()
                 _, st = dec.decode(m)
                 row["first_decode_wall_s"] = st["wall_s"]

@@ -242,3 +242,41 @@ def test_each_augmentation_does_what_it_says():
         Augment.from_config({"p_reverb": 0.5})
     with pytest.raises(ValueError, match="p_tilt: expected a probability"):
         Augment.from_config({"p_tilt": 2})
+
+
+def test_cross_source_set_joins_voices_records_provenance_and_refuses_any_overlap(tmp_path, monkeypatch):
+    import dataclasses
+
+    from dps.data import cross as X
+    from dps.data.manifest import write_manifest
+
+    pkg = tmp_path / "pkgroot" / "voices"
+    rng = np.random.default_rng(1)
+    for voice, clips in (("Anna", 3), ("Boris", 4), ("Robot", 3), ("Short", 1)):
+        (pkg / voice).mkdir(parents=True)
+        for i in range(clips):
+            sf.write(pkg / voice / f"clip{i}.ogg", rng.standard_normal(44100 * 3) * 0.1, 44100)
+    monkeypatch.setattr(B, "fetch_deb", lambda package, root: tmp_path / "pkgroot")
+    src = DebSource("voices-data", "*/*.ogg", 0, "voices", X.ALL, frozenset({"Robot"}))
+    monkeypatch.setitem(X.CROSS_SOURCES, "speech", (src,))
+    root = tmp_path / "data"
+    path = X.build_cross("speech", root, progress=False)
+    entries = read_manifest(path)
+    assert path == root / "cross" / "speech" / "manifest.jsonl"
+    assert sorted(e.track for e in entries) == ["voices-data:Anna", "voices-data:Boris"]  # Robot excluded, Short < 8 s
+    for e, clips in zip(sorted(entries, key=lambda e: e.track), (3, 4)):
+        assert e.source == "voices-data" and e.split == "validation" and abs(e.duration - 3 * clips) < 0.01
+        assert B.sha256_of(resolve(path, e)) == e.sha256 and sf.info(resolve(path, e)).samplerate == 22050
+    anna = next(e for e in entries if e.track.endswith("Anna"))
+    # Overlap with a training corpus: by source package, and by audio hash under another source name.
+    train = root / "speech" / "manifest.jsonl"
+    write_manifest(train, [dataclasses.replace(anna, source="other-data", track="other-data:x", split="train")])
+    with pytest.raises(B.BuildError, match="same audio .sha256. is in"):
+        X.build_cross("speech", root, progress=False)
+    write_manifest(train, [dataclasses.replace(anna, sha256="0" * 64, track="voices-data:y", split="train")])
+    with pytest.raises(B.BuildError, match="source voices-data is in"):
+        X.build_cross("speech", root, progress=False)
+    train.unlink()
+    monkeypatch.setitem(X.CROSS_SOURCES, "speech", (dataclasses.replace(src, package="fillets-ng-data-cs"),))
+    with pytest.raises(B.BuildError, match="is a training corpus package"):
+        X.build_cross("speech", root, progress=False)

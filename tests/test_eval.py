@@ -164,6 +164,28 @@ def test_table_command_writes_every_file_and_fills_or_explains_every_cell(smoke_
     assert (out / "results.csv").read_bytes() == first
 
 
+def test_table_on_two_processes_matches_one_and_the_parent_only_assembles(smoke_prior_file, tmp_path):
+    from dps.eval import table as T
+
+    decoders = ("--decoders", "legacy,dps-noisy", "--listen-items", "0")
+    assert _table(tmp_path / "one", smoke_prior_file, *decoders) == 0
+
+    def boom(*a, **k):
+        raise AssertionError("the parent decoded: the shard processes should have filled the cache")
+
+    T.decode_legacy, saved = boom, T.decode_legacy
+    try:
+        assert _table(tmp_path / "two", smoke_prior_file, *decoders, "--devices", "2", "--device", "cpu") == 0
+    finally:
+        T.decode_legacy = saved
+    one, two = (list(csv.DictReader(open(tmp_path / d / "out" / "results.csv"))) for d in ("one", "two"))
+    assert [(r["item"], r["bitrate"], r["decoder"]) for r in one] == [
+        (r["item"], r["bitrate"], r["decoder"]) for r in two
+    ]
+    for a, b in zip(one, two):
+        assert abs(float(a["visqol_audio_48k"]) - float(b["visqol_audio_48k"])) < 0.02, (a, b)  # thread rounding only
+
+
 def test_table_marks_missing_tools_and_priors_with_reasons(smoke_prior_file, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     from dps.cli import main

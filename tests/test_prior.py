@@ -386,7 +386,7 @@ def test_wandb_offline_run_folder(tmp_path, monkeypatch):
     runs = list((run / "wandb").glob("offline-run-*"))
     assert runs, list(run.rglob("*"))[:20]
     # the offline run's record log (protobuf, LevelDB-framed) holds each logged key as plain bytes; wandb-core writes
-    # it from its own process, and once under a full test run's load it held none of them when first read (2026-11-27)
+    # it from its own process, and once under a full test run's load it held none of them when first read
     log, deadline = next(runs[0].glob("run-*.wandb")), time.monotonic() + 30
     while b"val/spectrograms" not in (blob := log.read_bytes()) and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -680,7 +680,7 @@ def test_compiled_network_decodes_as_eager(smoke_prior):
     m = parse(encode(load_fixture("speech")[:11025], 16))
     out, stats, graphs = {}, {}, {}
     for compiled in (False, True):
-        # the layout before 2026-11-27 (0.372 s chunks): one 0.5 s chunk of this 4-level smoke decode lands 98.99 %
+        # the prior-length layout (0.372 s chunks): one 0.5 s chunk of this 4-level smoke decode lands 98.99 %
         # of coefficients inside, beside the point here (test_decoded_coefficients_lie_in_their_intervals checks it)
         settings = DecodeSettings.from_preset(
             "fast", levels=4, steps_per_level=2, network_compile=compiled, chunk_seconds=0.0

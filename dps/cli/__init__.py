@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
             ap.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides += extra
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that start copies of themselves
     return args.run(args)
 
 

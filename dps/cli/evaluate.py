@@ -22,6 +22,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="CONTENT=PATH (manifest, audio file or folder); default: the content's validation split under --data-root",
     )
     t.add_argument("--data-root", type=Path, default=DATA_ROOT)
+    t.add_argument(
+        "--eval-set",
+        default="validation",
+        choices=["validation", "cross"],
+        help="default items: the corpora's validation splits, or the cross-source sets (dps data build cross)",
+    )
     t.add_argument("--priors", default="matched", help="'matched' (the content's shipped prior), names or files")
     t.add_argument("--bitrates", default="8,16,24,32,48")
     t.add_argument("--decoders", default=None, help="comma-separated (default: legacy, dps-noisy, dps-tweedie, peers)")
@@ -39,6 +45,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--device", default="auto", help="decode on: auto (a CUDA GPU when present), cpu, cuda or cuda:N")
+    t.add_argument(
+        "--devices", type=int, default=1, help="decode in N processes (GPU k, or the CPU), each a share of the items"
+    )
+    t.add_argument("--shard", default=None, help=argparse.SUPPRESS)  # K/N: one of --devices' processes
     c = sub.add_parser("checkpoints", help="ViSQOL of every checkpoint of a run: eval/visqol_vs_step.{csv,png}")
     c.add_argument("run_dir", type=Path)
     c.add_argument("--items", help="manifest, audio file or folder (default: the run's validation manifest)")
@@ -70,7 +80,8 @@ def _items(args: argparse.Namespace) -> list:
         raise ValueError(f"--items: expected CONTENT=PATH, got {bad[0]!r}")
     out = []
     for content in args.content.split(","):
-        spec = specs.get(content, args.data_root / content / "manifest.jsonl")
+        folder = args.data_root / ("cross" if args.eval_set == "cross" else "") / content
+        spec = specs.get(content, folder / "manifest.jsonl")
         out += items_from(spec, content, args.n_items, args.seconds)
     return out
 
@@ -99,6 +110,12 @@ def table(args: argparse.Namespace) -> int:
         resolve_device(args.device),
     )
     items = _items(args)
+    if args.shard:  # a share of the items, decoded and scored into the cache; the parent writes the table
+        k, n = (int(v) for v in args.shard.split("/"))
+        runner.run(items[k::n], bitrates, progress=False)
+        return 0
+    if args.devices > 1:
+        run_shards(args)
     rows = runner.run(items, bitrates, progress=not args.no_progress)
     info = {
         "argv": sys.argv,
@@ -142,6 +159,30 @@ def table(args: argparse.Namespace) -> int:
         + ", ".join(str(p) for p in [*paths.values(), page])
     )
     return 0
+
+
+def run_shards(args: argparse.Namespace) -> None:
+    """--devices N: N processes of this command, process k on GPU k (or the CPU, its cores shared), each decoding and
+    scoring every N-th item into the cache; the table is then assembled from the cache."""
+    import os
+    import subprocess
+
+    if args.no_cache:
+        raise ValueError("--devices: the processes hand their decodes over through the cache; drop --no-cache")
+    gpu = resolve_device(args.device).startswith("cuda")
+    threads = str(max(1, (os.cpu_count() or 1) // args.devices))
+    procs = []
+    for k in range(args.devices):
+        device = f"cuda:{k}" if gpu else "cpu"
+        cmd = [sys.executable, "-m", "dps", *args.argv, "--shard", f"{k}/{args.devices}", "--device", device]
+        env = dict(os.environ, OMP_NUM_THREADS=threads)
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env))
+    errors = [p.communicate()[1] for p in procs]  # reads each pipe to the end, then reaps the process
+    failed = [(k, err) for k, (p, err) in enumerate(zip(procs, errors)) if p.returncode != 0]
+    if failed:
+        k, err = failed[0]
+        last = (err.strip().splitlines() or ["no output"])[-1]
+        raise ValueError(f"--devices: process {k} of {args.devices} failed: {last}")
 
 
 def checkpoints(args: argparse.Namespace) -> int:

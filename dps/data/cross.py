@@ -1,0 +1,111 @@
+"""Cross-source evaluation sets: audio from packages that no training corpus, validation split or tuning set draws
+on, so that results measure priors on sources they never heard (leave-source-out, not leave-file-out)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from dps.audio import SAMPLE_RATE, atomic_path
+from dps.data.manifest import Entry, read_manifest
+from dps.data.sources import MUSIC, SPEECH, DebSource
+
+ALL = frozenset({"*"})  # every track held out: an evaluation set has no training split
+CROSS_SOURCES: dict[str, tuple[DebSource, ...]] = {
+    # Voice packs of Hedgewars: other speakers, accents and languages (en, uk, ru, pl, es), other microphones.
+    # Robot is processed and Singer sings: not speech.
+    "speech": (
+        DebSource(
+            "hedgewars-data",
+            "*/*.ogg",
+            0,
+            "usr/share/games/hedgewars/Data/Sounds/voices",
+            ALL,
+            frozenset({"Robot", "Singer"}),
+        ),
+    ),
+    # Soundtracks by other composers, in other genres and productions than the training and validation ones.
+    "music": (
+        DebSource("hedgewars-data", "*.ogg", -1, "usr/share/games/hedgewars/Data/Music", ALL),
+        DebSource("extremetuxracer-data", "*.ogg", -1, "usr/share/games/etr/music", ALL),
+        DebSource("lincity-ng-data", "*/*", -1, "usr/share/games/lincity-ng/music", ALL),
+    ),
+}
+JOIN_TRACKS = frozenset({"speech"})  # one voice's short clips joined, in name order, into one item
+MIN_SECONDS = 8.0
+TRAINING_PACKAGES = frozenset(s.package for s in SPEECH + MUSIC) | {
+    "music21",
+    "fluid-soundfont-gm",
+    "musescore-general-soundfont",
+}
+
+
+def join_tracks(corpus_dir: Path, entries: list[Entry]) -> list[Entry]:
+    """One file per track: its clips back to back (each already cut of digital silence)."""
+    from dps.data.build import sha256_of
+
+    by_track: dict[str, list[Entry]] = defaultdict(list)
+    for e in entries:
+        by_track[e.track].append(e)
+    out = []
+    for track, parts in sorted(by_track.items()):
+        x = np.concatenate(
+            [sf.read(str(corpus_dir / e.file), dtype="float64")[0] for e in sorted(parts, key=lambda e: e.file)]
+        )
+        rel = f"joined/{track.replace(':', '/')}.wav"
+        (corpus_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(corpus_dir / rel) as tmp:
+            sf.write(str(tmp), x, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        loudness = round(float(20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-12)), 2)
+        out.append(
+            Entry(
+                rel,
+                parts[0].source,
+                track,
+                "validation",
+                round(x.size / SAMPLE_RATE, 4),
+                SAMPLE_RATE,
+                loudness,
+                sha256_of(corpus_dir / rel),
+            )
+        )
+    return out
+
+
+def overlaps(root: Path, entries: list[Entry]) -> list[str]:
+    """Where the set touches training or tuning audio: a source package of any corpus recipe, or (for the corpora
+    built under root) a source or an audio file (sha256) of any of their splits."""
+    problems = [
+        f"{e.file}: source {e.source} is a training corpus package" for e in entries if e.source in TRAINING_PACKAGES
+    ]
+    for corpus in ("speech", "piano", "music", "joint"):
+        path = root / corpus / "manifest.jsonl"
+        if not path.is_file():
+            continue
+        used = read_manifest(path)
+        sources, hashes = {u.source for u in used}, {u.sha256 for u in used}
+        problems += [f"{e.file}: source {e.source} is in {path}" for e in entries if e.source in sources]
+        problems += [f"{e.file}: the same audio (sha256) is in {path}" for e in entries if e.sha256 in hashes]
+    return problems
+
+
+def build_cross(content: str, root: Path, progress: bool = True) -> Path:
+    """Build root/cross/<content>/manifest.jsonl (every entry in the validation split), refusing any overlap."""
+    from dps.data.build import BuildError, build_from_debs, finish
+
+    if content not in CROSS_SOURCES:
+        raise ValueError(f"cross-source set: expected one of {sorted(CROSS_SOURCES)}, got {content!r}")
+    corpus = f"cross/{content}"
+    entries = build_from_debs(corpus, CROSS_SOURCES[content], root, progress)
+    if content in JOIN_TRACKS:
+        entries = join_tracks(root / corpus, entries)
+    entries = [e for e in entries if e.duration >= MIN_SECONDS]
+    if not entries:
+        raise BuildError(f"{corpus}: no item of at least {MIN_SECONDS:g} s")
+    problems = overlaps(root, entries)
+    if problems:
+        raise BuildError(f"{corpus}: overlaps training or tuning audio: {problems[0]} ({len(problems)} in all)")
+    return finish(corpus, root, entries)
