@@ -276,6 +276,9 @@ def test_cross_source_set_joins_voices_records_provenance_and_refuses_any_overla
     write_manifest(train, [dataclasses.replace(anna, sha256="0" * 64, track="voices-data:y", split="train")])
     with pytest.raises(B.BuildError, match="source voices-data is in"):
         X.build_cross("speech", root, progress=False)
+    write_manifest(train, [dataclasses.replace(anna, source="other-data", sha256="0" * 64, split="train")])
+    with pytest.raises(B.BuildError, match="track voices-data:Anna .a score or level. is in"):
+        X.build_cross("speech", root, progress=False)
     train.unlink()
     monkeypatch.setitem(X.CROSS_SOURCES, "speech", (dataclasses.replace(src, package="fillets-ng-data-cs"),))
     with pytest.raises(B.BuildError, match="is a training corpus package"):

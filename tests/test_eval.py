@@ -316,6 +316,16 @@ def test_checkpoints_command_scores_every_step(visqol_run):
     assert [int(r["step"]) for r in rows] == [10, 20]
     assert all(1.0 <= float(r["visqol/dps_16k"]) <= 5.0 for r in rows)
     assert (visqol_run / "eval" / "visqol_vs_step.png").stat().st_size > 0
+    # Two processes (one step each) give the same rows to rounding, and leave no shard files.
+    args = ["eval", "checkpoints", str(visqol_run), "--bitrates", "16", "--seconds", "1", "--no-progress"]
+    assert main([*args, "--devices", "2", "--device", "cpu"]) == 0
+    two = list(csv.DictReader(open(visqol_run / "eval" / "visqol_vs_step.csv")))
+    assert [r["step"] for r in two] == [r["step"] for r in rows] and not list((visqol_run / "eval").glob("shard-*"))
+    for a, b in zip(rows, two):
+        assert (
+            abs(float(a["visqol/dps_16k"]) - float(b["visqol/dps_16k"])) < 0.02
+            and a["visqol/legacy_16k"] == b["visqol/legacy_16k"]
+        )
 
 
 def test_listening_page_plays_rates_and_exports_in_headless_chromium(tmp_path):

@@ -45,9 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def build(args: argparse.Namespace) -> int:
     from dps.data.build import BuildError, build_corpus
-    from dps.data.cross import CROSS_SOURCES, build_cross
+    from dps.data.cross import CROSS_CONTENTS, build_cross
 
-    names = {"all": CORPORA, "cross": [f"cross/{c}" for c in CROSS_SOURCES]}.get(args.corpus, [args.corpus])
+    names = {"all": CORPORA, "cross": [f"cross/{c}" for c in CROSS_CONTENTS]}.get(args.corpus, [args.corpus])
     for corpus in names:
         t0 = time.perf_counter()
         try:

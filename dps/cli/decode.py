@@ -82,9 +82,10 @@ class Metrics:
         if self._visqol is None:
             try:
                 from dps.eval.visqol import Visqol
+
+                self._visqol = Visqol("audio")
             except ImportError:
                 return ", ".join([*parts, "ViSQOL needs the eval extra: pip install 'dps[eval]'"])
-            self._visqol = Visqol("audio")
         parts.append(f"ViSQOL audio {self._visqol(ref, out, rate):.3f}")
         if decoded.stats["decoder"] != "legacy":
             legacy = decode_legacy(parse(decoded.bitstream), seed=seed)

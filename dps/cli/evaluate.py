@@ -60,6 +60,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     c.add_argument("--item-offset", type=float, default=0.5, help="0: the table's items; 0.5: disjoint ones")
     c.add_argument("--no-progress", action="store_true")
     c.add_argument("--device", default="auto", help="decode on: auto (a CUDA GPU when present), cpu, cuda or cuda:N")
+    c.add_argument("--devices", type=int, default=1, help="score in N processes (GPU k, or the CPU), a share each")
+    c.add_argument("--shard", default=None, help=argparse.SUPPRESS)
     t.set_defaults(run=table)
     c.set_defaults(run=checkpoints)
 
@@ -115,6 +117,8 @@ def table(args: argparse.Namespace) -> int:
         runner.run(items[k::n], bitrates, progress=False)
         return 0
     if args.devices > 1:
+        if args.no_cache:
+            raise ValueError("--devices: the processes hand their decodes over through the cache; drop --no-cache")
         run_shards(args)
     rows = runner.run(items, bitrates, progress=not args.no_progress)
     info = {
@@ -162,13 +166,11 @@ def table(args: argparse.Namespace) -> int:
 
 
 def run_shards(args: argparse.Namespace) -> None:
-    """--devices N: N processes of this command, process k on GPU k (or the CPU, its cores shared), each decoding and
-    scoring every N-th item into the cache; the table is then assembled from the cache."""
+    """--devices N: N processes of this command, process k on GPU k (or the CPU, its cores shared), each doing every
+    N-th item (table: into the cache; checkpoints: into a shard file); the parent then assembles the result."""
     import os
     import subprocess
 
-    if args.no_cache:
-        raise ValueError("--devices: the processes hand their decodes over through the cache; drop --no-cache")
     gpu = resolve_device(args.device).startswith("cuda")
     threads = str(max(1, (os.cpu_count() or 1) // args.devices))
     procs = []
@@ -200,7 +202,18 @@ def checkpoints(args: argparse.Namespace) -> int:
         overrides["overrides"] = dotlist_overrides(args.set)
     if args.items:
         overrides["items"] = args.items
-    out = evaluate_run(args.run_dir, overrides, progress=not args.no_progress, device=resolve_device(args.device))
+    device = resolve_device(args.device)
+    if args.shard:
+        k, n = (int(v) for v in args.shard.split("/"))
+        evaluate_run(args.run_dir, overrides, progress=False, device=device, shard=(k, n))
+        return 0
+    if args.devices > 1:
+        from dps.eval.checkpoints import assemble_shards
+
+        run_shards(args)
+        out = assemble_shards(args.run_dir, args.devices)
+    else:
+        out = evaluate_run(args.run_dir, overrides, progress=not args.no_progress, device=device)
     print((out / "visqol_vs_step.csv").read_text())
     print(f"wrote {out}/visqol_vs_step.{{csv,json,png}}")
     return 0

@@ -34,8 +34,13 @@ CROSS_SOURCES: dict[str, tuple[DebSource, ...]] = {
         DebSource("lincity-ng-data", "*/*", -1, "usr/share/games/lincity-ng/music", ALL),
     ),
 }
+# Piano: an instrument no corpus uses (TimGM6mb's piano) playing scores no split uses: the works that the piano
+# corpus's seeded shuffle of training works reaches last (it stops at MAX_TRAIN_MINUTES, far short of the corpus).
+PIANO_FONT = ("timgm6mb-soundfont", "usr/share/sounds/sf2/TimGM6mb.sf2")
+PIANO_WORKS = 20
 JOIN_TRACKS = frozenset({"speech"})  # one voice's short clips joined, in name order, into one item
 MIN_SECONDS = 8.0
+CROSS_CONTENTS = ("speech", "piano", "music")
 TRAINING_PACKAGES = frozenset(s.package for s in SPEECH + MUSIC) | {
     "music21",
     "fluid-soundfont-gm",
@@ -86,20 +91,80 @@ def overlaps(root: Path, entries: list[Entry]) -> list[str]:
         if not path.is_file():
             continue
         used = read_manifest(path)
-        sources, hashes = {u.source for u in used}, {u.sha256 for u in used}
+        sources, hashes, tracks = {u.source for u in used}, {u.sha256 for u in used}, {u.track for u in used}
         problems += [f"{e.file}: source {e.source} is in {path}" for e in entries if e.source in sources]
         problems += [f"{e.file}: the same audio (sha256) is in {path}" for e in entries if e.sha256 in hashes]
+        problems += [f"{e.file}: track {e.track} (a score or level) is in {path}" for e in entries if e.track in tracks]
     return problems
+
+
+def render_piano(corpus_dir: Path, root: Path, progress: bool) -> list[Entry]:
+    """PIANO_WORKS works from the end of the piano corpus's shuffled training order, at score tempo, on PIANO_FONT;
+    rendered ones are reused on a rerun."""
+    import random
+
+    from tqdm import tqdm
+
+    from dps.data import build as B
+    from dps.data import piano as P
+
+    B._need("fluidsynth", "install it with: apt-get install fluidsynth")
+    package, rel = PIANO_FONT
+    font = B.fetch_deb(package, root) / rel
+    train = [w for w in P.corpus_works() if P.composer_split(w[0]) == "train"]
+    random.Random(0).shuffle(train)  # the order build_piano takes them in
+    known = {e.track: e for e in B._existing(corpus_dir)}
+    entries: list[Entry] = []
+    worker = P._Worker()
+    try:
+        with tqdm(total=PIANO_WORKS, desc="cross/piano", disable=not progress, unit="work") as bar:
+            for k, (composer, path) in enumerate(reversed(train)):
+                if len(entries) >= PIANO_WORKS:
+                    break
+                track = f"music21:{composer}/{path.stem}"
+                marker = corpus_dir / f"audio/{composer}/{path.stem}-0.skipped"
+                if track in known and (corpus_dir / known[track].file).is_file():
+                    entries.append(known[track])
+                elif not marker.is_file():  # the first score of a work: one item per work
+                    job = (k, f"{composer}/{path.stem}", str(path), "validation", str(font), str(corpus_dir))
+                    first = next(iter(worker.run(job, P.WORK_TIMEOUT_S) or []), None)
+                    if first is None or first[1] < MIN_SECONDS:
+                        marker.parent.mkdir(parents=True, exist_ok=True)
+                        marker.write_text("timed out, did not render, or shorter than an item\n")
+                        continue
+                    out_rel, duration, loudness, sha = first
+                    source = f"music21:{composer}+{package}"
+                    entries.append(
+                        Entry(
+                            out_rel,
+                            source,
+                            track,
+                            "validation",
+                            round(duration, 4),
+                            SAMPLE_RATE,
+                            round(loudness, 2),
+                            sha,
+                        )
+                    )
+                else:
+                    continue
+                bar.update()
+    finally:
+        worker.close()
+    return entries
 
 
 def build_cross(content: str, root: Path, progress: bool = True) -> Path:
     """Build root/cross/<content>/manifest.jsonl (every entry in the validation split), refusing any overlap."""
     from dps.data.build import BuildError, build_from_debs, finish
 
-    if content not in CROSS_SOURCES:
-        raise ValueError(f"cross-source set: expected one of {sorted(CROSS_SOURCES)}, got {content!r}")
+    if content not in CROSS_CONTENTS:
+        raise ValueError(f"cross-source set: expected one of {list(CROSS_CONTENTS)}, got {content!r}")
     corpus = f"cross/{content}"
-    entries = build_from_debs(corpus, CROSS_SOURCES[content], root, progress)
+    if content == "piano":
+        entries = render_piano(root / corpus, root, progress)
+    else:
+        entries = build_from_debs(corpus, CROSS_SOURCES[content], root, progress)
     if content in JOIN_TRACKS:
         entries = join_tracks(root / corpus, entries)
     entries = [e for e in entries if e.duration >= MIN_SECONDS]

@@ -141,9 +141,14 @@ def checkpoint_step(path: Path) -> int:
 
 
 def evaluate_run(
-    run_dir: str | Path, overrides: dict[str, Any] | None = None, progress: bool = True, device: str = "cpu"
+    run_dir: str | Path,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = True,
+    device: str = "cpu",
+    shard: tuple[int, int] | None = None,
 ) -> Path:
-    """Every checkpoint of a run (each step once) -> eval/visqol_vs_step.{csv,json,png} in the run folder."""
+    """Every checkpoint of a run (each step once) -> eval/visqol_vs_step.{csv,json,png} in the run folder. With
+    shard (k, n): only every n-th step from the k-th, into eval/shard-k-of-n.json for assemble_shards."""
     from tqdm import tqdm
 
     from dps.prior.export import prior_from_checkpoint
@@ -161,19 +166,41 @@ def evaluate_run(
     if overrides:
         config = {**config, "visqol": {**config.get("visqol", {}), **overrides}}
     scorer = scorer_from_config(config)
+    steps = sorted(by_step)[shard[0] :: shard[1]] if shard else sorted(by_step)
     rows = []
-    for step in tqdm(sorted(by_step), desc="checkpoints", disable=not progress):
+    for step in tqdm(steps, desc="checkpoints", disable=not progress):
         path, prior = by_step[step]
         rows.append({"step": step, "checkpoint": path.name, **scorer.evaluate(prior, device=device)})
     out = run_dir / "eval"
     out.mkdir(exist_ok=True)
+    result = {"items": [it.name for it in scorer.items], "bitrates": scorer.bitrates, "rows": rows}
+    if shard:
+        with atomic_path(out / f"shard-{shard[0]}-of-{shard[1]}.json") as tmp:
+            tmp.write_text(json.dumps(result))
+        return out / f"shard-{shard[0]}-of-{shard[1]}.json"
+    return _write_steps(out, result)
+
+
+def assemble_shards(run_dir: str | Path, n: int) -> Path:
+    """Join the n shard files of evaluate_run into the run's eval/visqol_vs_step.{csv,json,png}."""
+    out = Path(run_dir) / "eval"
+    parts = [json.loads((out / f"shard-{k}-of-{n}.json").read_text()) for k in range(n)]
+    rows = sorted((r for part in parts for r in part["rows"]), key=lambda r: r["step"])
+    path = _write_steps(out, {**parts[0], "rows": rows})
+    for k in range(n):
+        (out / f"shard-{k}-of-{n}.json").unlink()
+    return path
+
+
+def _write_steps(out: Path, result: dict[str, Any]) -> Path:
+    rows = result["rows"]
     with atomic_path(out / "visqol_vs_step.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     with atomic_path(out / "visqol_vs_step.json") as tmp:
-        tmp.write_text(json.dumps({"items": [it.name for it in scorer.items], "rows": rows}, indent=1))
-    _plot_steps(rows, scorer.bitrates, out / "visqol_vs_step.png")
+        tmp.write_text(json.dumps({"items": result["items"], "rows": rows}, indent=1))
+    _plot_steps(rows, result["bitrates"], out / "visqol_vs_step.png")
     return out
 
 

@@ -14,7 +14,7 @@ from torch import nn
 from dps import __version__
 from dps.audio import atomic_path
 from dps.prior.denoiser import Denoiser
-from dps.prior.module import build_denoiser
+from dps.prior.networks import build_denoiser
 from dps.prior.registry import file_digest, resolve_prior
 from dps.prior.schedule import NoiseSchedule
 

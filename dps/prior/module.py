@@ -10,23 +10,10 @@ import lightning as L
 import numpy as np
 import torch
 
-from dps.prior.denoiser import Denoiser
 from dps.prior.loss_weight import bin_power, check_loss_weighting, tilt_weights, weighted_error
-from dps.prior.networks import build_network
-from dps.prior.schedule import NoiseSchedule
+from dps.prior.networks import build_denoiser
 
 VAL_SIGMAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
-
-
-def build_denoiser(config: dict[str, Any]) -> tuple[Denoiser, NoiseSchedule]:
-    """Network + preconditioning + schedule from a prior config (the same dict export embeds)."""
-    schedule = NoiseSchedule(**config["schedule"])
-    net_cfg = dict(config["network"])
-    family = net_cfg.pop("family")
-    for key in ("channels", "strides"):
-        if key in net_cfg and net_cfg[key] is not None:
-            net_cfg[key] = tuple(net_cfg[key])
-    return Denoiser(build_network(family, **net_cfg), schedule.sigma_data), schedule
 
 
 class ScorePriorModule(L.LightningModule):

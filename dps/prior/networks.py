@@ -6,6 +6,9 @@ from typing import Any
 
 from torch import nn
 
+from dps.prior.denoiser import Denoiser
+from dps.prior.schedule import NoiseSchedule
+
 
 def build_network(family: str, **kwargs: Any) -> nn.Module:
     """'wave_unet' (1-D U-Net on the waveform) or 'mdct_unet' (2-D U-Net on the MDCT plane)."""
@@ -22,3 +25,14 @@ def build_network(family: str, **kwargs: Any) -> nn.Module:
 
 def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
+
+
+def build_denoiser(config: dict[str, Any]) -> tuple[Denoiser, NoiseSchedule]:
+    """Network + preconditioning + schedule from a prior config (the same dict export embeds)."""
+    schedule = NoiseSchedule(**config["schedule"])
+    net_cfg = dict(config["network"])
+    family = net_cfg.pop("family")
+    for key in ("channels", "strides"):
+        if key in net_cfg and net_cfg[key] is not None:
+            net_cfg[key] = tuple(net_cfg[key])
+    return Denoiser(build_network(family, **net_cfg), schedule.sigma_data), schedule
