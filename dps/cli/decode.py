@@ -50,17 +50,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """--conditioning and --set as decode-setting overrides."""
+    from dps.sampler.decoder import dotlist_overrides
+
+    given = {"conditioning": args.conditioning} if args.conditioning else {}
+    return {**given, **dotlist_overrides(args.set)}
+
+
 def load(args: argparse.Namespace) -> Any:
     from dps.api import load_decoder
-    from dps.sampler.decoder import dotlist_overrides
 
     if args.decoder == "legacy":
         from dps.cli.common import resolve_device
 
         resolve_device(args.device)  # a bad --device is an error whichever decoder runs
         return load_decoder(None, fill=args.fill)
-    given = {"conditioning": args.conditioning} if args.conditioning else {}
-    return load_decoder(args.prior, args.preset, args.device, **given, **dotlist_overrides(args.set))
+    return load_decoder(args.prior, args.preset, args.device, **setting_overrides(args))
 
 
 class Metrics:
@@ -180,13 +186,12 @@ def decode_on_devices(jobs: list[tuple[Path, Path]], args: argparse.Namespace) -
     failures of all ranks are gathered; returns them and whether this process reports."""
     from dps.codec import check_bitrate
     from dps.prior.registry import resolve_prior
-    from dps.sampler.decoder import DecodeSettings, dotlist_overrides
+    from dps.sampler.decoder import DecodeSettings
     from dps.sampler.predict import decode_files
 
     if args.decoder != "dps":
         raise ValueError("--devices: decodes with --decoder dps (the legacy decoder needs no accelerator)")
-    given = {"conditioning": args.conditioning} if args.conditioning else {}
-    settings = DecodeSettings.from_preset(args.preset, **given, **dotlist_overrides(args.set))
+    settings = DecodeSettings.from_preset(args.preset, **setting_overrides(args))
     accelerator = "cpu" if args.device == "cpu" else "auto"
     ddp = args.devices > 1 or args.num_nodes > 1
     records, report = decode_files(

@@ -50,16 +50,16 @@ class SegmentDataset(Dataset):
             w = np.array([float(source_weights.get(e.source, 1.0)) for e in usable])
         except (TypeError, ValueError):
             raise ValueError(f"data.source_weights: expected numbers, got {source_weights}") from None
-        mass = np.maximum(self.frames - (augment.read_length(segment) if augment else segment), 0) * w
+        self.augment = augment if augment is not None and augment.enabled else None
+        self.read = self.augment.read_length(segment) if self.augment else segment  # samples read per segment
+        mass = np.maximum(self.frames - self.read, 0) * w
         if not np.all(mass >= 0) or mass.sum() <= 0:
             raise ValueError(f"data.source_weights: weights must be >= 0 and not all 0, got {source_weights}")
         self.weights = mass / mass.sum()
         self.segment, self.length, self.seed = segment, length, seed
         self.target_rms, self.gain_db, self.min_rms = target_rms, gain_db, 10 ** (min_rms_db / 20)
         self.deterministic = deterministic
-        self.augment = augment if augment is not None and augment.enabled else None
         self.sample_rate = sample_rate
-        self.read = self.augment.read_length(segment) if self.augment else segment
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -92,8 +92,9 @@ def data_epoch(trainer: L.Trainer, batches_per_epoch: float | None = None) -> in
     """The epoch whose segments the next batch draws: counted from the optimizer step, not from Lightning's epoch
     counter, which a resume from an epoch's last batch advances once more than the uninterrupted run did."""
     batches = trainer.num_training_batches if batches_per_epoch is None else batches_per_epoch
-    steps_per_epoch = math.ceil(batches / trainer.accumulate_grad_batches)
-    return int(trainer.global_step // steps_per_epoch) if math.isfinite(steps_per_epoch) and steps_per_epoch else 0
+    if not math.isfinite(batches) or batches <= 0:  # an unsized loader has no epochs to count
+        return 0
+    return int(trainer.global_step // math.ceil(batches / trainer.accumulate_grad_batches))
 
 
 class ResumableLoader(DataLoader):

@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, LearningRa
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
+from dps.audio import atomic_path
 from dps.data.datamodule import AudioDataModule
 from dps.data.manifest import read_manifest
 from dps.prior.config import to_yaml
@@ -66,8 +67,6 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
         if storage_options is not None:
             raise TypeError("AtomicCheckpointIO takes no storage_options")
-        from dps.audio import atomic_path
-
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             torch.save(checkpoint, f)
             f.flush()
@@ -103,8 +102,6 @@ class RunFolder(Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if trainer.is_global_zero:
-            from dps.audio import atomic_path
-
             with atomic_path(self.run_dir / "config.yaml") as tmp:
                 tmp.write_text(to_yaml(self.config))
 
