@@ -418,7 +418,10 @@ def test_wandb_one_run_across_sittings(tmp_path, monkeypatch):
     train(config)  # the second sitting resumes from last.ckpt
     run_id = (run / "wandb_id").read_text().strip()
     sittings = sorted((run / "wandb").glob("offline-run-*"))
-    assert len(sittings) == 2 and all(p.name.endswith(f"-{run_id}") for p in sittings), sittings
+    # W&B names a sitting's folder offline-run-TIME-ID, with "-1" added when two start within one second.
+    assert len(sittings) == 2 and all(
+        re.fullmatch(rf"offline-run-\d{{8}}_\d{{6}}-{run_id}(-\d+)?", p.name) for p in sittings
+    )
     first, second = (_logged_steps(p) for p in sittings)
     assert first and second and max(first) == 10 and min(second) > 10 and max(second) == 20, (first, second)
 
