@@ -407,7 +407,9 @@ def _logged_steps(run: Path) -> list[int]:
     log, deadline = next(run.glob("run-*.wandb")), time.monotonic() + 30
     while b"trainer/global_step" not in (blob := log.read_bytes()) and time.monotonic() < deadline:
         time.sleep(0.5)  # wandb-core writes it from its own process
-    return sorted({int(v) for v in re.findall(rb"trainer/global_step\x82\x01[\x01-\x09](\d+)", blob)})
+    # The byte before value_json is its length: read exactly that many, since the next field may start with a digit.
+    found = re.finditer(rb"trainer/global_step\x82\x01([\x01-\x09])", blob)
+    return sorted({int(float(blob[m.end() : m.end() + m.group(1)[0]])) for m in found})
 
 
 def test_wandb_one_run_across_sittings(tmp_path, monkeypatch):
