@@ -38,7 +38,8 @@ def encode(audio: np.ndarray, rate: int, bitrate: float = 16.0, codec_config: st
 
 
 def load_prior(name_or_path: str | Path, device: str = "cpu") -> Prior:
-    """A shipped prior by name (speech, piano, music, joint, ...) or an exported .safetensors prior file."""
+    """A shipped prior by name (speech, piano, music, joint, ...; auto: the all-round prior for unknown content) or
+    an exported .safetensors prior file."""
     from dps.prior.export import load_prior as load_file
     from dps.prior.registry import resolve_prior
 
@@ -114,7 +115,7 @@ class Decoder:
             audio = decode_legacy(m, fill_factor=self.fill, seed=seed)
         else:
             audio, sampler_stats = self.posterior.decode(m, seed=seed, progress=progress)
-            stats.update(sampler_stats)
+            stats.update(sampler_stats, prior=self.posterior.prior.content)
         return Decoded(np.asarray(audio), m.sample_rate, stats, reference, data)
 
 

@@ -82,6 +82,49 @@ def test_changed_recipe_rebuilds_reusing_files(tmp_path, fake_source, monkeypatc
     assert (root / "speech" / ".complete").read_text().strip() == "changed"
 
 
+def test_short_clips_join_per_track_named_by_regex(tmp_path, monkeypatch):
+    """Volunteer clips: the language comes from the file name, band-limited files are left out, a language's clips
+    join in name order into parts of at most join_seconds, and a rerun converts nothing again."""
+    pkg = tmp_path / "pkgroot" / "stamps"
+    rng = np.random.default_rng(2)
+    clips = {"cat_desc_fr.ogg": 0.8, "dog_desc_fr.ogg": 0.9, "eel_desc_fr.ogg": 0.7, "cat_desc.ogg": 1.0}
+    for name, seconds in clips.items():
+        (pkg / "animals").mkdir(parents=True, exist_ok=True)
+        sf.write(pkg / "animals" / name, rng.standard_normal(int(44100 * seconds)) * 0.1, 44100)
+    sf.write(pkg / "animals" / "owl_desc_el.ogg", rng.standard_normal(8000) * 0.1, 8000)  # telephone band: out
+    sf.write(pkg / "animals" / "cat.ogg", rng.standard_normal(44100) * 0.1, 44100)  # a sound effect: not matched
+    monkeypatch.setattr(B, "fetch_deb", lambda package, root: tmp_path / "pkgroot")
+    src = DebSource(
+        "stamps-data",
+        "**/*_desc*.ogg",
+        0,
+        "stamps",
+        frozenset({"en"}),
+        track_regex=r"_desc_([^./]+)(?:\.ogg)+$",
+        track_default="en",
+        join_seconds=1.8,
+        min_rate=22050,
+    )
+    monkeypatch.setattr(B, "SPEECH", (src,))
+    root = tmp_path / "data"
+    entries = read_manifest(B.build_corpus("speech", root, progress=False))
+    got = {(e.track, e.split, e.file, round(e.duration, 2)) for e in entries}
+    assert got == {
+        ("stamps-data:en", "validation", "audio/stamps-data/en/part000.wav", 1.0),
+        ("stamps-data:fr", "train", "audio/stamps-data/fr/part000.wav", 1.7),  # cat + dog, in name order
+        ("stamps-data:fr", "train", "audio/stamps-data/fr/part001.wav", 0.7),  # eel would pass 1.8 s
+    }
+    fr0 = sf.read(root / "speech" / "audio/stamps-data/fr/part000.wav")[0]
+    cat = sf.read(root / "speech" / "clips/stamps-data/animals/cat_desc_fr.wav")[0]
+    np.testing.assert_array_equal(fr0[: cat.size], cat)
+    assert all(B.sha256_of(root / "speech" / e.file) == e.sha256 for e in entries)
+    (root / "speech" / ".complete").unlink()
+    monkeypatch.setattr(B, "convert", lambda src, dest: pytest.fail(f"converted {src} again"))
+    assert {e.sha256 for e in read_manifest(B.build_corpus("speech", root, progress=False))} == {
+        e.sha256 for e in entries
+    }
+
+
 def test_missing_tool_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(B.shutil, "which", lambda tool: None)
     with pytest.raises(B.BuildError, match="apt-get not found"):

@@ -108,8 +108,17 @@ def test_the_core_decodes_without_the_training_and_evaluation_extras(tmp_path):
         "            raise ImportError(name)\n"
         "sys.meta_path.insert(0, Block())\n"
         "from dps.cli import main\n"
-        f"sys.exit(main(['decode', {str(fixture)!r}, '-o', 'x.wav', '--set', 'levels=4']))\n"
+        f"sys.exit(main(['decode', {str(fixture)!r}, '-o', 'x.wav', '--prior', 'auto', '--set', 'levels=4']))\n"
     )
     proc = _run(sys.executable, "-c", script, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "decoded by dps" in proc.stdout and "needs the eval extra" in proc.stdout
+    assert "decoded by dps (joint prior)" in proc.stdout and "needs the eval extra" in proc.stdout
+
+
+def test_prior_auto_picks_the_all_round_prior_and_says_which():
+    import dps
+    from dps.prior.registry import AUTO_PRIOR, resolve_prior
+
+    assert resolve_prior("auto") == resolve_prior(AUTO_PRIOR) and AUTO_PRIOR in dps.load_prior("auto").content
+    out = dps.load_decoder("auto", device="cpu", levels=2).decode(np.zeros(4410) + 1e-3, rate=22050)
+    assert out.stats["prior"] == "joint" and out.audio.size == 4410

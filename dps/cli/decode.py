@@ -21,13 +21,17 @@ def example_clip() -> Path:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from dps.prior.registry import shipped_priors
+    from dps.prior.registry import AUTO_PRIOR, shipped_priors
 
     p = sub.add_parser("decode", help="decode bitstreams or audio (posterior sampling or legacy)", description=__doc__)
     p.add_argument("input", nargs="?", default=None, help=".dps stream, audio file or folder (default: shipped clip)")
     p.add_argument("-o", "--output", default=None, help="output file, or folder for a folder input")
     shipped = ", ".join(shipped_priors()) or "none"
-    p.add_argument("--prior", default="speech", help=f"shipped prior ({shipped}) or an exported .safetensors file")
+    p.add_argument(
+        "--prior",
+        default="speech",
+        help=f"shipped prior ({shipped}), auto (unknown content: {AUTO_PRIOR}) or an exported .safetensors",
+    )
     p.add_argument("--decoder", default="dps", choices=("dps", "legacy"))
     presets = ", ".join(sorted(f.stem for f in (config_dir() / "decode").glob("*.yaml")))
     p.add_argument("--preset", default="fast", help=f"sampler preset ({presets}) or a YAML path (default fast)")
@@ -101,7 +105,7 @@ class Metrics:
 
 def describe(out: Path, decoded: Any, wall: float) -> str:
     st = decoded.stats
-    where = f" on {st['device']}" if st["decoder"] != "legacy" else ""
+    where = f" ({st['prior']} prior) on {st['device']}" if st["decoder"] != "legacy" else ""
     line = f"{out}: {decoded.audio.size / decoded.sample_rate:.2f} s decoded by {st['decoder']}{where}"
     if "bitrate_kbps" in st:
         line += f" from {st['bitrate_kbps']:.2f} kb/s"

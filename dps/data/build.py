@@ -134,29 +134,90 @@ def build_from_debs(corpus: str, sources: Iterable[DebSource], root: Path, progr
     entries: list[Entry] = []
     known = {e.file: e for e in _existing(corpus_dir)}
     for src in sources:
+        clips_manifest = corpus_dir / "clips" / src.package / "clips.jsonl"
+        if src.join_seconds:
+            known.update((e.file, e) for e in (read_manifest(clips_manifest) if clips_manifest.is_file() else []))
+        converted: list[Entry] = []
         files = list(_deb_files(src, root))
         for rel, path in tqdm(files, desc=f"{corpus}: {src.package}", disable=not progress, unit="file"):
-            track = src.track_of(rel) if src.track_part >= 0 else Path(rel).stem
+            track = src.track_of(rel)
             if track in src.exclude:
                 continue
             split = "validation" if ("*" in src.validation or track in src.validation) else "train"
-            out_rel = f"audio/{src.package}/{Path(rel).with_suffix('.wav')}"
+            out_rel = f"{'clips' if src.join_seconds else 'audio'}/{src.package}/{Path(rel).with_suffix('.wav')}"
             dest = corpus_dir / out_rel
             skip_marker = dest.with_suffix(".skipped")
             if out_rel in known and dest.is_file():
-                entries.append(known[out_rel])
+                converted.append(known[out_rel])
                 continue
             if skip_marker.is_file():
                 continue
-            entry = convert_entry(path, corpus_dir, out_rel, src.package, track, split)
+            entry = (
+                None
+                if _below_rate(path, src.min_rate)
+                else convert_entry(path, corpus_dir, out_rel, src.package, track, split)
+            )
             if entry is None:
                 skip_marker.parent.mkdir(parents=True, exist_ok=True)
-                skip_marker.write_text("silent or unreadable\n")
+                skip_marker.write_text("silent, unreadable or band-limited\n")
                 continue
-            entries.append(entry)
-            if len(entries) % 200 == 0:  # checkpoint the manifest so an interrupted build keeps its work
-                write_manifest(corpus_dir / "manifest.partial.jsonl", entries)
+            converted.append(entry)
+            if len(converted) % 200 == 0:  # checkpoint the manifest so an interrupted build keeps its work
+                write_manifest(
+                    clips_manifest if src.join_seconds else corpus_dir / "manifest.partial.jsonl",
+                    entries + converted if not src.join_seconds else converted,
+                )
+        if src.join_seconds:
+            write_manifest(clips_manifest, converted)
+            converted = join_clips(corpus_dir, converted, f"audio/{src.package}", src.join_seconds)
+        entries += converted
     return entries
+
+
+def _below_rate(path: Path, min_rate: int) -> bool:
+    if not min_rate:
+        return False
+    try:
+        return sf.info(str(path)).samplerate < min_rate
+    except (RuntimeError, sf.LibsndfileError):
+        return False  # convert() decides about files soundfile cannot open
+
+
+def join_clips(corpus_dir: Path, entries: list[Entry], prefix: str, max_seconds: float = 0.0) -> list[Entry]:
+    """Each track's clips back to back in name order (each already cut of digital silence), as
+    prefix/<track>/partNNN.wav files of at most max_seconds (one file per track when 0); splits are kept."""
+    by_track: dict[str, list[Entry]] = {}
+    for e in sorted(entries, key=lambda e: e.file):
+        by_track.setdefault(e.track, []).append(e)
+    out = []
+    for track, clips in sorted(by_track.items()):
+        parts: list[list[Entry]] = [[]]
+        for e in clips:
+            if max_seconds and parts[-1] and sum(c.duration for c in parts[-1]) + e.duration > max_seconds:
+                parts.append([])
+            parts[-1].append(e)
+        name = track.split(":", 1)[-1]
+        for k, part in enumerate(parts):
+            x = np.concatenate([sf.read(str(corpus_dir / e.file), dtype="float64")[0] for e in part])
+            rel = f"{prefix}/{name}/part{k:03d}.wav" if max_seconds else f"{prefix}/{track.replace(':', '/')}.wav"
+            (corpus_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(corpus_dir / rel) as tmp:
+                sf.write(str(tmp), x, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+            loudness = round(float(20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-12)), 2)
+            first = part[0]
+            out.append(
+                Entry(
+                    rel,
+                    first.source,
+                    track,
+                    first.split,
+                    round(x.size / SAMPLE_RATE, 4),
+                    SAMPLE_RATE,
+                    loudness,
+                    sha256_of(corpus_dir / rel),
+                )
+            )
+    return out
 
 
 def _existing(corpus_dir: Path) -> list[Entry]:

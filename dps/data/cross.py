@@ -3,13 +3,9 @@ on, so that results measure priors on sources they never heard (leave-source-out
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
-from dps.audio import SAMPLE_RATE, atomic_path
+from dps.audio import SAMPLE_RATE
 from dps.data.manifest import Entry, read_manifest
 from dps.data.sources import MUSIC, SPEECH, DebSource
 
@@ -46,38 +42,6 @@ TRAINING_PACKAGES = frozenset(s.package for s in SPEECH + MUSIC) | {
     "fluid-soundfont-gm",
     "musescore-general-soundfont",
 }
-
-
-def join_tracks(corpus_dir: Path, entries: list[Entry]) -> list[Entry]:
-    """One file per track: its clips back to back (each already cut of digital silence)."""
-    from dps.data.build import sha256_of
-
-    by_track: dict[str, list[Entry]] = defaultdict(list)
-    for e in entries:
-        by_track[e.track].append(e)
-    out = []
-    for track, parts in sorted(by_track.items()):
-        x = np.concatenate(
-            [sf.read(str(corpus_dir / e.file), dtype="float64")[0] for e in sorted(parts, key=lambda e: e.file)]
-        )
-        rel = f"joined/{track.replace(':', '/')}.wav"
-        (corpus_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(corpus_dir / rel) as tmp:
-            sf.write(str(tmp), x, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-        loudness = round(float(20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-12)), 2)
-        out.append(
-            Entry(
-                rel,
-                parts[0].source,
-                track,
-                "validation",
-                round(x.size / SAMPLE_RATE, 4),
-                SAMPLE_RATE,
-                loudness,
-                sha256_of(corpus_dir / rel),
-            )
-        )
-    return out
 
 
 def overlaps(root: Path, entries: list[Entry]) -> list[str]:
@@ -156,7 +120,7 @@ def render_piano(corpus_dir: Path, root: Path, progress: bool) -> list[Entry]:
 
 def build_cross(content: str, root: Path, progress: bool = True) -> Path:
     """Build root/cross/<content>/manifest.jsonl (every entry in the validation split), refusing any overlap."""
-    from dps.data.build import BuildError, build_from_debs, finish
+    from dps.data.build import BuildError, build_from_debs, finish, join_clips
 
     if content not in CROSS_CONTENTS:
         raise ValueError(f"cross-source set: expected one of {list(CROSS_CONTENTS)}, got {content!r}")
@@ -166,7 +130,7 @@ def build_cross(content: str, root: Path, progress: bool = True) -> Path:
     else:
         entries = build_from_debs(corpus, CROSS_SOURCES[content], root, progress)
     if content in JOIN_TRACKS:
-        entries = join_tracks(root / corpus, entries)
+        entries = join_clips(root / corpus, entries, "joined")
     entries = [e for e in entries if e.duration >= MIN_SECONDS]
     if not entries:
         raise BuildError(f"{corpus}: no item of at least {MIN_SECONDS:g} s")
