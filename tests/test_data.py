@@ -1,5 +1,8 @@
 """Corpus building (on a fake package, no network) and the DataModule."""
 
+import collections
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -174,6 +177,54 @@ def test_piano_split_is_by_composer():
 
     assert {composer_split(c) for c in VALIDATION_COMPOSERS} == {"validation"}
     assert composer_split("bach") == composer_split("palestrina") == composer_split("haydn") == "train"
+
+
+def test_piano_training_rotates_four_pianos_and_rerenders_only_a_changed_piano(tmp_path, monkeypatch):
+    """Training works take the four pianos in turn and validation FluidR3; a TiMidity++ config points at the
+    unpacked patches; after a change of rotation only the works whose piano changed render again."""
+    from dps.data import piano as P
+
+    pkgs = tmp_path / "pkgs"
+    for name, rel in P.SOUNDFONTS.items():
+        (pkgs / name / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkgs / name / rel).write_text("dir /usr/share/midi/freepats\nbank 0\n" if rel.endswith(".cfg") else "sf")
+    monkeypatch.setattr(B, "fetch_deb", lambda name, root: pkgs / name)
+    monkeypatch.setattr(B, "_need", lambda tool, hint: tool)
+    works = [("bach", Path(f"/c/bach/w{i}.mxl")) for i in range(8)] + [("chopin", Path("/c/chopin/v.mxl"))]
+    monkeypatch.setattr(P, "corpus_works", lambda: works)
+    played: list[tuple[str, str]] = []
+
+    class FakeWorker:
+        def run(self, job, timeout):
+            k, stem, path, split, font, corpus_dir = job
+            played.append((stem, Path(font).name))
+            return [(f"audio/{stem}-0.wav", 60.0, -20.0, "0" * 64)]
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(P, "_Worker", FakeWorker)
+    root = tmp_path / "data"
+    entries = P.build_piano(root, progress=False)
+    fonts = {e.track.split("/")[-1]: e.source.split("+")[1] for e in entries}
+    assert fonts.pop("v") == "fluid-soundfont-gm" and set(fonts.values()) == set(P.SOUNDFONTS)
+    assert sorted(collections.Counter(fonts.values()).values()) == [2, 2, 2, 2]
+    cfg = (root / "_packages" / "freepats.cfg").read_text()
+    assert cfg.startswith(f"dir {pkgs / 'freepats'}/usr/share/midi/freepats\n")
+    assert "freepats.cfg" in {font for _, font in played}
+    from dps.data.manifest import write_manifest
+
+    write_manifest(root / "piano" / "manifest.jsonl", entries)
+    for e in entries:
+        (root / "piano" / e.file).parent.mkdir(parents=True, exist_ok=True)
+        (root / "piano" / e.file).write_bytes(b"")
+    played.clear()
+    order = list(P.SOUNDFONTS)
+    order[0], order[1] = order[1], order[0]  # FluidR3 and MuseScore trade places in the rotation
+    monkeypatch.setattr(P, "SOUNDFONTS", {name: P.SOUNDFONTS[name] for name in order})
+    P.build_piano(root, progress=False)
+    changed = {f"bach/{w}" for w, font in fonts.items() if font in order[:2]}
+    assert len(changed) == 4 and sorted(stem for stem, _ in played) == sorted(changed)
 
 
 def test_missing_fluidsynth_is_a_clear_error(tmp_path, monkeypatch):

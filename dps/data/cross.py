@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dps.audio import SAMPLE_RATE
 from dps.data.manifest import Entry, read_manifest
+from dps.data.piano import SOUNDFONTS
 from dps.data.sources import MUSIC, SPEECH, DebSource
 
 ALL = frozenset({"*"})  # every track held out: an evaluation set has no training split
@@ -37,11 +38,7 @@ PIANO_WORKS = 20
 JOIN_TRACKS = frozenset({"speech"})  # one voice's short clips joined, in name order, into one item
 MIN_SECONDS = 8.0
 CROSS_CONTENTS = ("speech", "piano", "music")
-TRAINING_PACKAGES = frozenset(s.package for s in SPEECH + MUSIC) | {
-    "music21",
-    "fluid-soundfont-gm",
-    "musescore-general-soundfont",
-}
+TRAINING_PACKAGES = frozenset(s.package for s in SPEECH + MUSIC) | {"music21"} | frozenset(SOUNDFONTS)
 
 
 def overlaps(root: Path, entries: list[Entry]) -> list[str]:

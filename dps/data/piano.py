@@ -1,4 +1,4 @@
-"""Piano corpus: real scores from the music21 corpus rendered by fluidsynth on sampled grand pianos."""
+"""Piano corpus: real scores from the music21 corpus rendered on four sampled pianos (fluidsynth, TiMidity++)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,14 @@ from dps.data import build as B
 from dps.data.manifest import Entry
 
 VALIDATION_COMPOSERS = frozenset({"joplin", "chopin", "mozart", "schumann_clara", "beethoven"})
+# Training work k plays on the (k mod 4)-th piano; validation on FluidR3 alone. A .cfg is a TiMidity++ patch set.
 SOUNDFONTS = {
     "fluid-soundfont-gm": "usr/share/sounds/sf2/FluidR3_GM.sf2",
     "musescore-general-soundfont": "usr/share/sounds/sf3/MuseScore_General_Full.sf3",
+    "csound-soundfont": "usr/share/sounds/sf2/sf_GMbank.sf2",
+    "freepats": "etc/timidity/freepats.cfg",
 }
+VALIDATION_FONT = "fluid-soundfont-gm"
 MAX_TRAIN_MINUTES = 420.0  # the corpus holds far more; a seeded random choice of works up to this
 MAX_OPUS_SCORES = 10
 MAX_VALIDATION_MINUTES = 45.0  # composers interleaved, so each is heard before the long Beethoven quartets fill it
@@ -70,12 +74,27 @@ def _to_piano_midi(score, midi: Path, rng: random.Random | None) -> None:
 
 
 def _render(midi: Path, wav: Path, soundfont: Path) -> None:
-    subprocess.run(
-        ["fluidsynth", "-ni", "-q", "-F", str(wav), "-r", "22050", "-g", "0.6", "-T", "wav", str(soundfont), str(midi)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    if soundfont.suffix == ".cfg":
+        command = ["timidity", "-c", str(soundfont), "-Ow", "-s", "22050", "-o", str(wav), str(midi)]
+    else:
+        command = ["fluidsynth", "-ni", "-q", "-F", str(wav), "-r", "22050", "-g", "0.6", "-T", "wav", str(soundfont)]
+        command.append(str(midi))
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+
+
+def _font_file(name: str, root: Path) -> Path:
+    """A piano's file in its unpacked package; a TiMidity++ config is rewritten with its patch folders there."""
+    pkg = B.fetch_deb(name, root)
+    path = pkg / SOUNDFONTS[name]
+    if not path.is_file():
+        raise B.BuildError(f"{name}: {path} missing from the unpacked package")
+    if path.suffix != ".cfg":
+        return path
+    out = root / "_packages" / f"{name}.cfg"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"dir {pkg}{ln[4:]}" if ln.startswith("dir /") else ln for ln in path.read_text().splitlines()]
+    out.write_text("\n".join(lines) + "\n")
+    return out
 
 
 WORK_TIMEOUT_S = 240.0  # a few huge corpus files take music21 many minutes to parse: skipped, not waited for
@@ -132,12 +151,12 @@ class _Worker:
 
 
 def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MAX_TRAIN_MINUTES) -> list[Entry]:
-    """Render validation composers with FluidR3 at score tempo, and training works with both soundfonts."""
+    """Render validation composers with FluidR3 at score tempo, and training works on the four pianos in turn."""
     B._need("fluidsynth", "install it with: apt-get install fluidsynth")
-    fonts = {name: B.fetch_deb(name, root) / rel for name, rel in SOUNDFONTS.items()}
-    for name, f in fonts.items():
-        if not f.is_file():
-            raise B.BuildError(f"{name}: soundfont {f} missing from the unpacked package")
+    if any(rel.endswith(".cfg") for rel in SOUNDFONTS.values()):
+        B._need("timidity", "install it with: apt-get install timidity")
+    fonts = {name: _font_file(name, root) for name in SOUNDFONTS}
+    pianos = list(SOUNDFONTS)
     corpus_dir = root / "piano"
     known = {e.file: e for e in B._existing(corpus_dir)}
     works = corpus_works()
@@ -163,9 +182,12 @@ def build_piano(root: Path, progress: bool = True, max_train_minutes: float = MA
                 break
             if split == "validation" and val_minutes >= MAX_VALIDATION_MINUTES:
                 continue
-            font_name = "fluid-soundfont-gm" if split == "validation" or k % 2 == 0 else "musescore-general-soundfont"
+            font_name = VALIDATION_FONT if split == "validation" else pianos[k % len(pianos)]
             stem = f"{composer}/{path.stem}"
-            done = [e for f, e in known.items() if f.startswith(f"audio/{stem}-")]
+            # Renders are reused only when played on this piano: a changed rotation renders the work again.
+            done = [
+                e for f, e in known.items() if f.startswith(f"audio/{stem}-") and e.source.endswith(f"+{font_name}")
+            ]
             marker = corpus_dir / f"audio/{stem}-0.skipped"
             if (done and all((corpus_dir / e.file).is_file() for e in done)) or marker.is_file():
                 entries += done  # rendered before: no need to parse the score again
