@@ -163,10 +163,10 @@ def build_from_debs(corpus: str, sources: Iterable[DebSource], root: Path, progr
                 continue
             converted.append(entry)
             if len(converted) % 200 == 0:  # checkpoint the manifest so an interrupted build keeps its work
-                write_manifest(
-                    clips_manifest if src.join_seconds else corpus_dir / "manifest.partial.jsonl",
-                    entries + converted if not src.join_seconds else converted,
-                )
+                if src.join_seconds:
+                    write_manifest(clips_manifest, converted)
+                else:
+                    write_manifest(corpus_dir / "manifest.partial.jsonl", entries + converted)
         if src.join_seconds:
             write_manifest(clips_manifest, converted)
             converted = join_clips(corpus_dir, converted, f"audio/{src.package}", src.join_seconds)
@@ -179,7 +179,7 @@ def _below_rate(path: Path, min_rate: int) -> bool:
         return False
     try:
         return sf.info(str(path)).samplerate < min_rate
-    except (RuntimeError, sf.LibsndfileError):
+    except RuntimeError:  # sf.LibsndfileError
         return False  # convert() decides about files soundfile cannot open
 
 

@@ -18,8 +18,8 @@ class DebSource:
     validation: frozenset[str]
     exclude: frozenset[str] = frozenset()
     archive_glob: str | None = None  # zip archives (.pk3) to open inside the package
-    track_regex: str = ""  # when set, its group 1 in the relative path names the track (track_default if empty)
-    track_default: str = ""
+    track_regex: str = ""  # when set, its group 1 in the relative path names the track (track_default if no match)
+    track_default: str = ""  # without track_regex: every file is this one track
     join_seconds: float = 0.0  # > 0: a track's short clips are joined, in name order, into files of about this length
     min_rate: int = 0  # files recorded below this rate (band-limited) are left out
 
@@ -27,6 +27,8 @@ class DebSource:
         if self.track_regex:
             m = re.search(self.track_regex, rel)
             return (m.group(1) if m else None) or self.track_default
+        if self.track_default:
+            return self.track_default
         if self.track_part == -1:
             return PurePosixPath(rel).stem
         return PurePosixPath(rel).parts[self.track_part]
@@ -54,14 +56,13 @@ SPEECH = (
     DebSource(
         "ktuberling-data", "*/*.*", 0, "usr/share/ktuberling/sounds", VOLUNTEERS_VAL, join_seconds=60.0, min_rate=22050
     ),
-    # One Mandarin voice, syllable by syllable (a path never matches "^$": every file is the track "zh").
+    # One Mandarin voice, syllable by syllable: every file is the track "zh".
     DebSource(
         "gcin-voice",
         "*/*.ogg",
         0,
         "usr/share/gcin-voice/ogg",
         frozenset(),
-        track_regex="^$",
         track_default="zh",
         join_seconds=60.0,
         min_rate=22050,
