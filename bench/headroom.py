@@ -6,7 +6,7 @@ reference: the coded bins (what a better dequantizer inside the intervals could 
 between legacy and each oracle bounds what a decoder that recovers that information can gain.
 
 python bench/headroom.py [--content speech,piano,music] [--bitrates 8,16,32] [--n-items 6] [--offset 0]
-    [--out bench/results/headroom.json]
+    [--eval-set validation|cross] [--out bench/results/headroom.json]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--offset", type=float, default=0.0, help="item pick offset (0 = the result tables' items)")
     ap.add_argument("--data-root", type=Path, default=DATA_ROOT)
+    ap.add_argument("--eval-set", default="validation", choices=["validation", "cross"])
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("bench/results/headroom.json"))
     args = ap.parse_args()
@@ -45,9 +46,8 @@ def main() -> None:
     t0 = time.perf_counter()
     cells = []
     for content in args.content.split(","):
-        items = items_from(
-            args.data_root / content / "manifest.jsonl", content, args.n_items, args.seconds, offset=args.offset
-        )
+        folder = args.data_root / ("cross" if args.eval_set == "cross" else "") / content
+        items = items_from(folder / "manifest.jsonl", content, args.n_items, args.seconds, offset=args.offset)
         for kbps in rates:
             pairs, uncoded = [], []
             for it in items:
@@ -57,7 +57,7 @@ def main() -> None:
                     pairs.append((it.audio, imdct(torch.from_numpy(c), m.num_samples).numpy()))
             scores = [s[METRIC] for s in score_pairs(pairs, items[0].sample_rate, ["audio"], args.workers)]
             per = np.array(scores, dtype=np.float64).reshape(len(items), len(ORACLES))
-            cell = {"content": content, "bitrate": kbps, "items": [it.name for it in items]}
+            cell = {"content": content, "eval_set": args.eval_set, "bitrate": kbps, "items": [it.name for it in items]}
             cell["uncoded_fraction"] = float(np.mean(uncoded))
             cell.update({o: float(per[:, j].mean()) for j, o in enumerate(ORACLES)})
             cell["per_item"] = {o: per[:, j].tolist() for j, o in enumerate(ORACLES)}

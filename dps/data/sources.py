@@ -34,6 +34,19 @@ class DebSource:
         return PurePosixPath(rel).parts[self.track_part]
 
 
+@dataclass(frozen=True)
+class NpmPackage:
+    """A package tarball from the npm registry, pinned by version and its sha512 `dist.integrity`."""
+
+    name: str
+    version: str
+    integrity: str
+
+    @property
+    def tarball(self) -> str:
+        return f"https://registry.npmjs.org/{self.name}/-/{self.name.split('/')[-1]}-{self.version}.tgz"
+
+
 FILLETS_VAL = frozenset({"kitchen", "turtle", "wreck", "ufo", "library", "cave", "city"})
 
 # Spoken words and sentences by volunteers, one voice per language and package, each its own microphone and room:
