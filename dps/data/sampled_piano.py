@@ -80,13 +80,13 @@ class SampledPiano:
 
 def midi_notes(midi: Path) -> list[Note]:
     """The notes of a MIDI file, at its tempi (music21's seconds map)."""
-    from music21 import converter, note
+    from music21 import chord, converter, note
 
     score = converter.parse(str(midi))
     notes = []
     for e in score.flatten().secondsMap:
         el = e["element"]
-        if isinstance(el, note.Rest) or not hasattr(el, "pitches"):
+        if not isinstance(el, (note.Note, chord.Chord)):
             continue
         velocity = el.volume.velocity or 80
         for p in el.pitches:
