@@ -1,6 +1,7 @@
 """Corpus building (on a fake package, no network) and the DataModule."""
 
 import collections
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -384,8 +385,8 @@ def test_sampled_piano_plays_the_nearest_key_at_pitch_with_its_velocity_layer_an
 
     sr = 22050
     t = np.arange(3 * sr) / sr
-    for name, hz, amp in (("C4v8", 261.63, 0.1), ("D#4v8", 311.13, 0.1), ("C4v16", 261.63, 0.4), ("D#4v16", 311.13, 0.4)):
-        sf.write(tmp_path / f"{name}.wav", amp * np.sin(2 * np.pi * hz * t), sr)
+    for (key, hz), (layer, amp) in itertools.product((("C4", 261.63), ("D#4", 311.13)), ((8, 0.1), (16, 0.4))):
+        sf.write(tmp_path / f"{key}v{layer}.wav", amp * np.sin(2 * np.pi * hz * t), sr)
     (tmp_path / "README.md").write_text("not a sample")
     assert key_of("D#4v8") == (63, 8) and key_of("A0v12") == (21, 12) and key_of("README") is None
     piano = SampledPiano([tmp_path])
