@@ -461,3 +461,24 @@ def test_paired_gains_are_per_item_differences_with_a_t_interval():
     assert g["decoder"] == "dps-noisy[p]" and g["n"] == 3 and g["better"] == 2
     assert g["gain"] == pytest.approx(d.mean()) and g["worst"] == pytest.approx(0.0, abs=1e-12)
     assert g["ci95"] == pytest.approx(stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3))
+
+
+def test_table_item_offset_picks_the_tuning_items_between_the_table_items(tmp_path):
+    import argparse
+
+    import soundfile as sf
+
+    from dps.cli.evaluate import _items
+
+    folder = tmp_path / "music"
+    folder.mkdir()
+    for i in range(8):
+        sf.write(folder / f"t{i}.wav", np.random.default_rng(i).standard_normal(22050 * 2) * 0.1, 22050)
+    args = argparse.Namespace(items=[f"music={folder}"], content="music", data_root=tmp_path, eval_set="validation",
+                              n_items=4, seconds=1.5, item_offset=0.0)  # fmt: skip
+    assert [it.name for it in _items(args)] == ["music/t0", "music/t2", "music/t4", "music/t6"]
+    args.item_offset = 0.5
+    assert [it.name for it in _items(args)] == ["music/t1", "music/t3", "music/t5", "music/t7"]
+    args.item_offset = 1.0
+    with pytest.raises(ValueError, match=r"offset: expected a value in \[0, 1\), got 1.0"):
+        _items(args)

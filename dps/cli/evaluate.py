@@ -36,6 +36,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     t.add_argument("--modes", default="audio", help="ViSQOL modes: audio (48 kHz), speech (16 kHz); first is shown")
     t.add_argument("--n-items", type=int, default=6, help="items per content")
     t.add_argument("--seconds", type=float, default=4.0, help="excerpt length (the loudest window)")
+    t.add_argument(
+        "--item-offset", type=float, default=0.0, help="0: the result tables' items; 0.5: the tuning items between them"
+    )
     t.add_argument("--listen-bitrate", type=float, default=16.0)
     t.add_argument("--listen-items", type=int, default=2, help="items per content on the listening page")
     t.add_argument("--out", type=Path, default=Path("results/table"))
@@ -84,7 +87,7 @@ def _items(args: argparse.Namespace) -> list:
     for content in args.content.split(","):
         folder = args.data_root / ("cross" if args.eval_set == "cross" else "") / content
         spec = specs.get(content, folder / "manifest.jsonl")
-        out += items_from(spec, content, args.n_items, args.seconds)
+        out += items_from(spec, content, args.n_items, args.seconds, offset=args.item_offset)
     return out
 
 
