@@ -480,3 +480,25 @@ def test_cross_piano_gives_each_instrument_its_own_works_from_the_end_of_the_tra
     write_manifest(tmp_path / "manifest.jsonl", entries)
     n = len(jobs)
     assert X.render_piano(tmp_path, tmp_path, progress=False, works=2) == entries and len(jobs) == n  # reused
+
+
+def test_a_sampled_piano_folder_renders_midi_and_loads_its_recordings_once_per_process(tmp_path, monkeypatch):
+    from dps.data import piano as P
+    from dps.data import sampled_piano as S
+
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    t = np.arange(22050) / 22050
+    for key, hz in (("C4", 261.63), ("D#4", 311.13)):
+        sf.write(folder / f"{key}v8.wav", 0.3 * np.sin(2 * np.pi * hz * t), 22050)
+    loads = []
+    real_load = S.load_audio
+    monkeypatch.setattr(S, "load_audio", lambda path, rate: loads.append(path) or real_load(path, rate))
+    monkeypatch.setattr(S, "midi_notes", lambda midi: [S.Note(60, 80, 0.0, 0.3), S.Note(64, 80, 0.25, 0.3)])
+    monkeypatch.setattr(P, "_SAMPLED", {})
+    for i in range(2):
+        P._render(tmp_path / "w.mid", tmp_path / f"w{i}.wav", folder)
+    assert len(loads) == 2  # two recordings, loaded for the first render only
+    x, rate = sf.read(tmp_path / "w1.wav")
+    assert rate == 22050 and x.size == int(round(0.25 * 22050)) + int((0.3 + S.TAIL_S) * 22050)
+    assert 0.1 < np.abs(x).max() <= 0.301  # half scale: two voices of 0.3 at most

@@ -6,11 +6,15 @@ import random
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from dps.data import build as B
 from dps.data.manifest import Entry
+
+if TYPE_CHECKING:
+    from dps.data.sampled_piano import SampledPiano
 
 VALIDATION_COMPOSERS = frozenset({"joplin", "chopin", "mozart", "schumann_clara", "beethoven"})
 # Training work k plays on the (k mod 4)-th piano; validation on FluidR3 alone. A .cfg is a TiMidity++ patch set.
@@ -73,7 +77,7 @@ def _to_piano_midi(score, midi: Path, rng: random.Random | None) -> None:
     score.write("midi", fp=str(midi))
 
 
-_SAMPLED: dict[Path, object] = {}  # a sampled piano's recordings, loaded once per worker process
+_SAMPLED: dict[Path, SampledPiano] = {}  # a sampled piano's recordings, loaded once per worker process
 
 
 def _render(midi: Path, wav: Path, soundfont: Path) -> None:
@@ -84,8 +88,11 @@ def _render(midi: Path, wav: Path, soundfont: Path) -> None:
 
         from dps.data.sampled_piano import SampledPiano, midi_notes
 
-        piano = _SAMPLED.setdefault(soundfont, SampledPiano([soundfont]))
-        sf.write(str(wav), 0.5 * piano.render(midi_notes(midi)), piano.sample_rate, subtype="FLOAT")  # type: ignore[attr-defined]
+        if soundfont not in _SAMPLED:
+            _SAMPLED[soundfont] = SampledPiano([soundfont])
+        piano = _SAMPLED[soundfont]
+        # Half scale leaves chords room; convert() scales any peak still above full scale down.
+        sf.write(str(wav), 0.5 * piano.render(midi_notes(midi)), piano.sample_rate, subtype="FLOAT")
         return
     if soundfont.suffix == ".cfg":
         command = ["timidity", "-c", str(soundfont), "-Ow", "-s", "22050", "-o", str(wav), str(midi)]
