@@ -22,7 +22,7 @@ import torch
 from dps.codec.encoder import analyze, encode_payload
 from dps.codec.measurements import measurements_from_payload
 from dps.dsp.mdct import imdct
-from dps.eval.items import items_from
+from dps.eval.items import eval_set_manifest, items_from
 from dps.eval.oracles import ORACLES, oracle_coefficients
 from dps.eval.scoring import score_pairs
 from dps.paths import DATA_ROOT
@@ -46,8 +46,8 @@ def main() -> None:
     t0 = time.perf_counter()
     cells = []
     for content in args.content.split(","):
-        folder = args.data_root / ("cross" if args.eval_set == "cross" else "") / content
-        items = items_from(folder / "manifest.jsonl", content, args.n_items, args.seconds, offset=args.offset)
+        manifest = eval_set_manifest(args.data_root, args.eval_set, content)
+        items = items_from(manifest, content, args.n_items, args.seconds, offset=args.offset)
         for kbps in rates:
             pairs, uncoded = [], []
             for it in items:

@@ -439,6 +439,8 @@ def test_npm_fetch_checks_integrity_unpacks_package_files_and_is_cached(tmp_path
     assert calls[-1] == "https://registry.npmjs.org/@x/piano-v8/-/piano-v8-1.0.0.tgz"
     assert (dest / "audio" / "C4v8.mp3").read_bytes() == b"abc" and not (dest / "x").exists()
     assert B.fetch_npm([pkg], "piano", tmp_path) == dest and len(calls) == 2  # cached: no third download
+    newer = NpmPackage("@x/piano-v8", "1.0.1", good)
+    assert B.fetch_npm([newer], "piano", tmp_path) == dest and calls[-1].endswith("piano-v8-1.0.1.tgz")  # refetched
 
 
 def test_cross_piano_gives_each_instrument_its_own_works_from_the_end_of_the_training_order(tmp_path, monkeypatch):

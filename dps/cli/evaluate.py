@@ -77,7 +77,7 @@ def _floats(text: str) -> list[float]:
 
 
 def _items(args: argparse.Namespace) -> list:
-    from dps.eval.items import items_from
+    from dps.eval.items import eval_set_manifest, items_from
 
     specs = dict(s.split("=", 1) for s in args.items or [] if "=" in s)
     bad = [s for s in args.items or [] if "=" not in s]
@@ -85,8 +85,7 @@ def _items(args: argparse.Namespace) -> list:
         raise ValueError(f"--items: expected CONTENT=PATH, got {bad[0]!r}")
     out = []
     for content in args.content.split(","):
-        folder = args.data_root / ("cross" if args.eval_set == "cross" else "") / content
-        spec = specs.get(content, folder / "manifest.jsonl")
+        spec = specs.get(content, eval_set_manifest(args.data_root, args.eval_set, content))
         out += items_from(spec, content, args.n_items, args.seconds, offset=args.item_offset)
     return out
 

@@ -74,9 +74,11 @@ def check_integrity(data: bytes, integrity: str, what: str) -> None:
 
 def fetch_npm(packages: Iterable[NpmPackage], name: str, root: Path) -> Path:
     """Download npm tarballs (integrity-checked) and unpack their files' package/ contents into
-    root/_packages/<name>; cached."""
+    root/_packages/<name>; cached while the package list is unchanged."""
+    packages = list(packages)
     dest = root / "_packages" / name
-    if (dest / ".unpacked").is_file():
+    stamp = "".join(f"{p.name}@{p.version} {p.integrity}\n" for p in packages)
+    if (dest / ".unpacked").is_file() and (dest / ".unpacked").read_text() == stamp:
         return dest
     tmp = dest.with_name(dest.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -95,7 +97,7 @@ def fetch_npm(packages: Iterable[NpmPackage], name: str, root: Path) -> Path:
                     out = tmp.joinpath(*parts[1:])
                     out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
-    (tmp / ".unpacked").write_text("".join(f"{p.name}@{p.version}\n" for p in packages))
+    (tmp / ".unpacked").write_text(stamp)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest

@@ -44,6 +44,13 @@ def loudest_excerpt(x: np.ndarray, length: int, hop: int = 2205) -> np.ndarray:
     return x[best : best + length]
 
 
+def eval_set_manifest(data_root: str | Path, eval_set: str, content: str) -> Path:
+    """A content's manifest in an evaluation set: the corpus (validation split) or the cross-source set."""
+    if eval_set not in ("validation", "cross"):
+        raise ValueError(f"eval set: expected validation or cross, got {eval_set!r}")
+    return Path(data_root) / ("cross" if eval_set == "cross" else "") / content / "manifest.jsonl"
+
+
 def _spread(count: int, n: int, offset: float = 0.0) -> list[int]:
     """n indices evenly spaced over a sorted list, shifted by `offset` strides (0.5: a disjoint tuning set)."""
     if n <= 0 or count <= n:
