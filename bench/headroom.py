@@ -6,7 +6,7 @@ reference: the coded bins (what a better dequantizer inside the intervals could 
 between legacy and each oracle bounds what a decoder that recovers that information can gain.
 
 python bench/headroom.py [--content speech,piano,music] [--bitrates 8,16,32] [--n-items 6] [--offset 0]
-    [--eval-set validation|cross] [--out bench/results/headroom.json]
+    [--eval-set validation|cross|tuning] [--out bench/results/headroom.json]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dps.dsp.mdct import imdct
 from dps.eval.items import eval_set_manifest, items_from
 from dps.eval.oracles import ORACLES, oracle_coefficients
 from dps.eval.scoring import score_pairs
-from dps.paths import DATA_ROOT
+from dps.paths import DATA_ROOT, EVAL_SETS
 
 METRIC = "visqol_audio_48k"
 
@@ -38,7 +38,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--offset", type=float, default=0.0, help="item pick offset (0 = the result tables' items)")
     ap.add_argument("--data-root", type=Path, default=DATA_ROOT)
-    ap.add_argument("--eval-set", default="validation", choices=["validation", "cross"])
+    ap.add_argument("--eval-set", default="validation", choices=list(EVAL_SETS))
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("bench/results/headroom.json"))
     args = ap.parse_args()

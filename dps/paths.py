@@ -8,6 +8,8 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("DPS_CACHE", Path.home() / ".cache" / "dps"))
 DATA_ROOT = Path(os.environ.get("DPS_DATA", "data"))  # as configs/prior/common.yaml: data.manifest
+# Item sets under DATA_ROOT: the corpora's validation splits, cross/ (reported) and tuning/ (leave-source-out tuning).
+EVAL_SETS = ("validation", "cross", "tuning")
 EVAL_CACHE = CACHE / "eval"
 
 

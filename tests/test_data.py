@@ -375,6 +375,10 @@ def test_cross_source_set_joins_voices_records_provenance_and_refuses_any_overla
     with pytest.raises(B.BuildError, match="track voices-data:Anna .a score or level. is in"):
         X.build_cross("speech", root, progress=False)
     train.unlink()
+    # Reported sets may share a package (one game's voices and music); a tuning set may not touch them.
+    write_manifest(root / "cross" / "music" / "manifest.jsonl", [dataclasses.replace(anna, file="m.wav")])
+    assert X.build_cross("speech", root, progress=False) == path
+    assert X.overlaps(root, [anna], "tuning/speech")
     monkeypatch.setitem(X.CROSS_SOURCES, "speech", (dataclasses.replace(src, package="fillets-ng-data-cs"),))
     with pytest.raises(B.BuildError, match="is a training corpus package"):
         X.build_cross("speech", root, progress=False)
@@ -389,6 +393,7 @@ def test_sampled_piano_plays_the_nearest_key_at_pitch_with_its_velocity_layer_an
         sf.write(tmp_path / f"{key}v{layer}.wav", amp * np.sin(2 * np.pi * hz * t), sr)
     (tmp_path / "README.md").write_text("not a sample")
     assert key_of("D#4v8") == (63, 8) and key_of("A0v12") == (21, 12) and key_of("README") is None
+    assert key_of("Ds4") == key_of("D#4") == (63, 1) and key_of("C8") == (108, 1) and key_of("Ds4v") is None
     piano = SampledPiano([tmp_path])
     assert list(piano.layers) == [8, 16] and piano.layer_for(40) == 8 and piano.layer_for(127) == 16
     # D4 (62) is one semitone below D#4 and two above C4: D#4's recording, resampled down a semitone.
@@ -482,6 +487,61 @@ def test_cross_piano_gives_each_instrument_its_own_works_from_the_end_of_the_tra
     write_manifest(tmp_path / "manifest.jsonl", entries)
     n = len(jobs)
     assert X.render_piano(tmp_path, tmp_path, progress=False, works=2) == entries and len(jobs) == n  # reused
+
+
+def test_the_piano_tuning_set_takes_the_works_after_the_cross_source_ones_on_its_own_piano(tmp_path, monkeypatch):
+    import dataclasses
+    import random
+
+    from dps.data import cross as X
+    from dps.data import piano as P
+    from dps.data.manifest import Entry, write_manifest
+
+    works = [(c, Path(f"/corpus/{c}/op{i}.krn")) for c in ("bach", "haydn", "joplin") for i in range(5)]
+    monkeypatch.setattr(P, "corpus_works", lambda: works)
+    monkeypatch.setattr(B, "_need", lambda tool, hint: tool)
+    monkeypatch.setattr(B, "fetch_npm", lambda packages, name, root: root / "_packages" / name)
+    monkeypatch.setattr(X, "TUNING_WORKS", 3)
+    jobs = []
+
+    class Worker:
+        def run(self, job, timeout):
+            jobs.append(job)
+            rel = Path(job[5]).relative_to(tmp_path) / f"audio/{job[1]}-0.wav"
+            return [(str(rel), 60.0, -30.0, f"{len(jobs):064d}")]
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(P, "_Worker", Worker)
+    with pytest.raises(B.BuildError, match="run `dps data build cross`"):
+        X.build_tuning("piano", tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"expected one of \['piano'\], got 'speech'"):
+        X.build_tuning("speech", tmp_path, progress=False)
+    train = [w for w in works if w[0] != "joplin"]
+    random.Random(0).shuffle(train)
+    order = [f"music21:{c}/{p.stem}" for c, p in reversed(train)]
+    cross = [
+        Entry(f"audio/{t}.wav", "music21:x+font", t, "validation", 60.0, 22050, -30.0, "c" * 63 + str(i))
+        for i, t in enumerate(order[1:3])
+    ]  # the report set's last work is order[2]
+    write_manifest(tmp_path / "cross" / "piano" / "manifest.jsonl", cross)
+
+    def fake_finish(corpus, root, entries):
+        problems = X.overlaps(root, entries, corpus)
+        assert not problems, problems
+        return entries
+
+    monkeypatch.setattr(X, "_finish_set", fake_finish)
+    used = dataclasses.replace(cross[0], track=order[4], split="train", sha256="d" * 64)
+    write_manifest(tmp_path / "piano" / "manifest.jsonl", [used])  # a piano corpus that reached that far
+    entries = X.build_tuning("piano", tmp_path, progress=False)
+    assert [e.track for e in entries] == [order[3], *order[5:7]]  # past the report set, none the corpus uses
+    assert {e.source.split("+")[1] for e in entries} == {X.TUNING_PIANO_NAME}
+    assert {j[4] for j in jobs} == {str(tmp_path / "_packages" / X.TUNING_PIANO_NAME)}
+    # A tuning item that shares a work with the cross-source set is refused.
+    clash = [dataclasses.replace(entries[0], track=cross[0].track)]
+    assert any("is in" in p and "cross/piano" in p for p in X.overlaps(tmp_path, clash, "tuning/piano"))
 
 
 def test_a_sampled_piano_folder_renders_midi_and_loads_its_recordings_once_per_process(tmp_path, monkeypatch):

@@ -395,6 +395,16 @@ def test_tuning_items_are_disjoint_from_table_items(tmp_path):
     assert [it.name for it in items_from(tmp_path, "c", n=4, seconds=0.5)] == ["c/f00", "c/f03", "c/f06", "c/f09"]
 
 
+def test_eval_sets_name_their_manifests_and_an_unknown_one_is_refused(tmp_path):
+    from dps.eval.items import eval_set_manifest
+
+    assert eval_set_manifest(tmp_path, "validation", "piano") == tmp_path / "piano" / "manifest.jsonl"
+    assert eval_set_manifest(tmp_path, "cross", "music") == tmp_path / "cross" / "music" / "manifest.jsonl"
+    assert eval_set_manifest(tmp_path, "tuning", "piano") == tmp_path / "tuning" / "piano" / "manifest.jsonl"
+    with pytest.raises(ValueError, match="expected one of validation, cross, tuning, got 'heldout'"):
+        eval_set_manifest(tmp_path, "heldout", "piano")
+
+
 def test_items_with_the_same_file_name_get_distinct_names(tmp_path):
     """Two pieces' movement1-0 (piano's validation split has both) must not share a name: tables pair by name."""
     import soundfile as sf

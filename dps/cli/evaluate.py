@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from dps.cli.common import resolve_device
-from dps.paths import DATA_ROOT, EVAL_CACHE
+from dps.paths import DATA_ROOT, EVAL_CACHE, EVAL_SETS
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -25,8 +25,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--eval-set",
         default="validation",
-        choices=["validation", "cross"],
-        help="default items: the corpora's validation splits, or the cross-source sets (dps data build cross)",
+        choices=list(EVAL_SETS),
+        help="default items: the corpora's validation splits, the cross-source sets (dps data build cross) or the "
+        "leave-source-out tuning sets (dps data build tuning)",
     )
     t.add_argument("--priors", default="matched", help="'matched' (the content's shipped prior), names or files")
     t.add_argument("--bitrates", default="8,16,24,32,48")

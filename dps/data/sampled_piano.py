@@ -11,7 +11,8 @@ import numpy as np
 
 from dps.audio import SAMPLE_RATE, load_audio
 
-_NAME = re.compile(r"^([A-G])(#?)(\d)v(\d+)$")  # "D#4v8": key D#4 recorded at velocity layer 8
+# "D#4v8": key D#4 recorded at velocity layer 8; "Ds4" or "D#4" (no layer): a one-layer set, every velocity plays it
+_NAME = re.compile(r"^([A-G])(#|s)?(\d)(?:v(\d+))?$")
 _PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 RELEASE_S = 0.12  # damper decay time constant after note-off
 TAIL_S = 0.6  # the release is cut this long after note-off
@@ -28,12 +29,13 @@ class Note:
 
 
 def key_of(stem: str) -> tuple[int, int] | None:
-    """(MIDI pitch, velocity layer) from a sample name such as 'D#4v8' (C4 = 60); None for other names."""
+    """(MIDI pitch, velocity layer) from a sample name such as 'D#4v8', 'D#4' or 'Ds4' (C4 = 60, layer 1 where the
+    name has none); None for other names."""
     m = _NAME.match(stem)
     if m is None:
         return None
     letter, sharp, octave, layer = m.groups()
-    return 12 * (int(octave) + 1) + _PITCH_CLASS[letter] + (1 if sharp else 0), int(layer)
+    return 12 * (int(octave) + 1) + _PITCH_CLASS[letter] + (1 if sharp else 0), int(layer or 1)
 
 
 class SampledPiano:
@@ -48,7 +50,7 @@ class SampledPiano:
                 if key is not None:
                     self.samples.setdefault(key[1], {})[key[0]] = load_audio(path, sample_rate).audio
         if not self.samples:
-            raise ValueError(f"no piano samples named like 'C4v8.mp3' in {[str(f) for f in folders]}")
+            raise ValueError(f"no piano samples named like 'C4v8.mp3' or 'Cs4.mp3' in {[str(f) for f in folders]}")
         self.layers = np.array(sorted(self.samples))
 
     def layer_for(self, velocity: int) -> int:

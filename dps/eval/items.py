@@ -11,6 +11,7 @@ import numpy as np
 from dps.audio import files_under, load_audio
 from dps.data.manifest import read_manifest, resolve
 from dps.eval.visqol import MIN_SECONDS as VISQOL_MIN_SECONDS
+from dps.paths import EVAL_SETS
 
 MIN_SECONDS = max(VISQOL_MIN_SECONDS.values())  # a shorter item cannot be scored in every ViSQOL mode
 
@@ -45,10 +46,11 @@ def loudest_excerpt(x: np.ndarray, length: int, hop: int = 2205) -> np.ndarray:
 
 
 def eval_set_manifest(data_root: str | Path, eval_set: str, content: str) -> Path:
-    """A content's manifest in an evaluation set: the corpus (validation split) or the cross-source set."""
-    if eval_set not in ("validation", "cross"):
-        raise ValueError(f"eval set: expected validation or cross, got {eval_set!r}")
-    return Path(data_root) / ("cross" if eval_set == "cross" else "") / content / "manifest.jsonl"
+    """A content's manifest in an evaluation set: the corpus (validation split), the cross-source set, or the
+    leave-source-out tuning set."""
+    if eval_set not in EVAL_SETS:
+        raise ValueError(f"eval set: expected one of {', '.join(EVAL_SETS)}, got {eval_set!r}")
+    return Path(data_root) / ("" if eval_set == "validation" else eval_set) / content / "manifest.jsonl"
 
 
 def _spread(count: int, n: int, offset: float = 0.0) -> list[int]:
