@@ -516,7 +516,7 @@ def test_the_piano_tuning_set_takes_the_works_after_the_cross_source_ones_on_its
     monkeypatch.setattr(P, "_Worker", Worker)
     with pytest.raises(B.BuildError, match="run `dps data build cross`"):
         X.build_tuning("piano", tmp_path, progress=False)
-    with pytest.raises(ValueError, match=r"expected one of \['piano'\], got 'speech'"):
+    with pytest.raises(ValueError, match=r"expected one of \['piano', 'music'\], got 'speech'"):
         X.build_tuning("speech", tmp_path, progress=False)
     train = [w for w in works if w[0] != "joplin"]
     random.Random(0).shuffle(train)
@@ -542,6 +542,24 @@ def test_the_piano_tuning_set_takes_the_works_after_the_cross_source_ones_on_its
     # A tuning item that shares a work with the cross-source set is refused.
     clash = [dataclasses.replace(entries[0], track=cross[0].track)]
     assert any("is in" in p and "cross/piano" in p for p in X.overlaps(tmp_path, clash, "tuning/piano"))
+
+
+def test_the_music_tuning_set_takes_blobwars_tracks_but_not_their_tags_files(tmp_path, monkeypatch):
+    from dps.data import cross as X
+
+    music = tmp_path / "pkg" / "usr/share/games/blobwars/music"
+    music.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    for name in ("arctic", "hub", "credits"):
+        sf.write(music / name, rng.standard_normal(44100 * 9) * 0.1, 44100, format="OGG")
+        (music / f"{name}.tags").write_text("license=CC-BY 3.0\n")
+    monkeypatch.setattr(B, "fetch_deb", lambda package, root: tmp_path / "pkg")
+    monkeypatch.setitem(X.TUNING_SOURCES, "music", X.TUNING_SOURCES["music"][:1])
+    path = X.build_tuning("music", tmp_path / "data", progress=False)
+    entries = read_manifest(path)
+    assert path == tmp_path / "data" / "tuning" / "music" / "manifest.jsonl"
+    assert sorted(e.track for e in entries) == ["blobwars-data:arctic", "blobwars-data:hub"]
+    assert {e.split for e in entries} == {"validation"} and all(8.9 < e.duration < 9.1 for e in entries)
 
 
 def test_a_sampled_piano_folder_renders_midi_and_loads_its_recordings_once_per_process(tmp_path, monkeypatch):

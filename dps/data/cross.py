@@ -58,7 +58,16 @@ TUNING_PIANO = NpmPackage(
 )
 TUNING_PIANO_NAME = "tonejs-instruments-piano"
 TUNING_WORKS = 12
-TUNING_CONTENTS = ("piano",)
+TUNING_SOURCES: dict[str, tuple[DebSource, ...]] = {
+    # Music: soundtracks that neither the corpus nor the cross-source set uses. Blobwars' (Simuze.nl artists, CC-BY-SA
+    # 3.0 and CC-BY 3.0) is stored without extensions beside *.tags metadata, which the glob leaves out (as it does
+    # `credits` and `grasslands`, the tracks ending in s); Frozen Bubble's three tunes (GPL-2) are its *zik*.ogg.
+    "music": (
+        DebSource("blobwars-data", "*[!s]", -1, "usr/share/games/blobwars/music", ALL),
+        DebSource("frozen-bubble-data", "*zik*.ogg", -1, "usr/share/games/frozen-bubble/snd", ALL),
+    ),
+}
+TUNING_CONTENTS = ("piano", *TUNING_SOURCES)
 JOIN_TRACKS = frozenset({"speech"})  # one voice's short clips joined, in name order, into one item
 MIN_SECONDS = 8.0
 CROSS_CONTENTS = ("speech", "piano", "music")
@@ -191,11 +200,15 @@ def _finish_set(corpus: str, root: Path, entries: list[Entry]) -> Path:
 
 
 def build_tuning(content: str, root: Path, progress: bool = True) -> Path:
-    """Build root/tuning/<content>/manifest.jsonl: TUNING_WORKS works past the cross-source ones, on TUNING_PIANO."""
+    """Build root/tuning/<content>/manifest.jsonl: the TUNING_SOURCES packages, or (piano) TUNING_WORKS works past
+    the cross-source ones on TUNING_PIANO."""
     from dps.data import build as B
 
     if content not in TUNING_CONTENTS:
         raise ValueError(f"tuning set: expected one of {list(TUNING_CONTENTS)}, got {content!r}")
+    if content in TUNING_SOURCES:
+        corpus = f"tuning/{content}"
+        return _finish_set(corpus, root, B.build_from_debs(corpus, TUNING_SOURCES[content], root, progress))
     report = root / "cross" / content / "manifest.jsonl"
     if not report.is_file():
         raise B.BuildError(f"tuning/{content}: needs {report} (its works are left out): run `dps data build cross`")
