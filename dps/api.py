@@ -126,8 +126,9 @@ def load_decoder(
     fill: float | None = None,
     **settings: Any,
 ) -> Decoder:
-    """A posterior decoder: a shipped prior's name or a prior file, a preset (fast, paper, paper_lean or a YAML) and
-    setting overrides (e.g. conditioning="tweedie"); prior=None gives the legacy decoder (dequantize + noise fill).
+    """A posterior decoder: a shipped prior's name or a prior file, a preset (fast, fast4, paper, paper_lean or a
+    YAML) and setting overrides (e.g. conditioning="tweedie"); prior=None gives the legacy decoder (dequantize + noise
+    fill).
     device: auto (a CUDA GPU when present), cpu, cuda or cuda:N."""
     from dps.cli.common import resolve_device
 

@@ -591,6 +591,36 @@ def test_samples_average_independent_chains(smoke_prior, monkeypatch):
         DecodeSettings.from_preset("fast", samples=0)
 
 
+def test_a_power_average_keeps_the_uncoded_bins_level_that_a_waveform_mean_cancels():
+    from dps.dsp.mdct import imdct, mdct
+    from dps.sampler import DecodeSettings
+    from dps.sampler.combine import combine_chains
+
+    x = load_fixture("speech")[:22050]
+    m = parse(encode(x, 16))
+    hop = m.params.hop
+    rng = np.random.default_rng(0)
+    a = mdct(torch.from_numpy(x), hop).numpy()
+    b = np.where(m.coded, a + 1e-3 * rng.standard_normal(a.shape), -2.0 * a)  # b's uncoded bins: opposite, twice
+    chains = np.stack([imdct(torch.from_numpy(c), m.num_samples).numpy() for c in (a, b)])
+    np.testing.assert_allclose(combine_chains(chains, m, "waveform"), chains.mean(0))
+    out = mdct(torch.from_numpy(combine_chains(chains, m, "power")), hop).numpy()
+    # Frames cut by the signal's end do not round-trip through the inverse transform: compare the others.
+    inner = np.abs(mdct(torch.from_numpy(chains[1]), hop).numpy() - b).max(axis=1) < 1e-9
+    assert inner.sum() >= a.shape[0] - 3
+    unc = ~m.coded & (np.abs(a) > 1e-9) & inner[:, None]
+    assert 0.5 < unc.mean() < 1.0
+    # Uncoded: sqrt((a^2 + 4 a^2) / 2) with the first chain's sign; coded: the chains' mean.
+    np.testing.assert_allclose(out[unc], np.sqrt(2.5) * a[unc], rtol=1e-6, atol=1e-9)
+    coded = m.coded & inner[:, None]
+    np.testing.assert_allclose(out[coded], ((a + b) / 2)[coded], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(combine_chains(chains[:1], m, "power"), chains[0])
+    with pytest.raises(ValueError, match="sample_average: expected one of waveform, power, got 'median'"):
+        DecodeSettings.from_preset("fast", sample_average="median")
+    fast4 = DecodeSettings.from_preset("fast4")  # `fast` with 4 chains, power-averaged
+    assert asdict(fast4) == asdict(DecodeSettings.from_preset("fast", samples=4, sample_average="power"))
+
+
 def test_unstable_or_unknown_settings_are_clear_errors():
     from dps.sampler import DecodeSettings
 

@@ -17,6 +17,7 @@ from dps.dsp.mdct import mdct, quiet_dynamo_basis_warning
 from dps.paths import config_dir
 from dps.prior.export import Prior, PriorError
 from dps.sampler.chunking import ChunkedScore
+from dps.sampler.combine import AVERAGES, combine_chains
 from dps.sampler.conditioning import MeasurementTensors, NoisyMeanConditioning, TweedieConditioning
 from dps.sampler.langevin import sample
 
@@ -63,8 +64,10 @@ class DecodeSettings:
     # per step; the first decode compiles for ~9 s, a second input length once more, then lengths are dynamic.
     conditioning_compile: bool = False
     final_temperature: float | None = None
-    # Independent chains averaged into the output: a Monte Carlo estimate of the posterior mean E[x | y].
+    # Independent chains combined into the output (dps.sampler.combine): `waveform`, their mean, a Monte Carlo estimate
+    # of E[x | y]; `power`, that mean in the coded bins and the root mean square in the uncoded ones.
     samples: int = 1
+    sample_average: str = "waveform"
     chunk_seconds: float = 0.0
     overlap_seconds: float = 0.25
     # None: chunks at a hop of chunk - overlap, the last one pushed back to the end; a value: the fewest chunks
@@ -109,6 +112,8 @@ class DecodeSettings:
             raise ValueError(f"warm_fill: expected a noise-fill factor in [0, 4] or null, got {self.warm_fill}")
         if not isinstance(self.samples, int) or self.samples < 1:
             raise ValueError(f"samples: expected an integer >= 1, got {self.samples!r}")
+        if self.sample_average not in AVERAGES:
+            raise ValueError(f"sample_average: expected one of {', '.join(AVERAGES)}, got {self.sample_average!r}")
         dr = self.denoiser_refresh
         if isinstance(dr, bool) or not isinstance(dr, int) or dr < 1:
             raise ValueError(f"denoiser_refresh: expected an integer >= 1, got {dr!r}")
@@ -322,7 +327,7 @@ class PosteriorDecoder:
             network_sigma_min=self.network_floor(),
             denoiser_refresh=st.denoiser_refresh,
         )
-        out = y.detach().to(torch.float64).mean(0).cpu().numpy() / gain
+        out = combine_chains(y.detach().to(torch.float64).cpu().numpy() / gain, m, st.sample_average)
         if not np.isfinite(out).all():
             raise ValueError(  # a settings problem, reported as a one-line error by the command lines
                 f"the sampler diverged (non-finite samples) with step_size {st.step_size}, zeta {st.zeta}: lower them"
