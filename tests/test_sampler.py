@@ -587,6 +587,9 @@ def test_samples_average_independent_chains(smoke_prior, monkeypatch):
     assert batch.shape == (3, len(x)) and stats["nfe"] == 8  # the 3 chains share each network pass
     assert float((batch[0] - batch[1]).abs().max()) > 0  # independent chains, not copies
     np.testing.assert_allclose(batch.double().mean(0).numpy(), y, rtol=1e-6, atol=1e-9)
+    kept, kept_stats = decoder.decode_chains(m, seed=0)  # the same chains, uncombined
+    assert kept.shape == (3, len(x)) and kept_stats["nfe"] == 8
+    np.testing.assert_allclose(kept, batch.double().numpy(), rtol=1e-6, atol=1e-9)
     with pytest.raises(ValueError, match="samples: expected an integer >= 1, got 0"):
         DecodeSettings.from_preset("fast", samples=0)
 

@@ -283,10 +283,26 @@ class PosteriorDecoder:
         return torch.tensor(np.clip(gains, 1 / limit, limit), dtype=torch.float32)
 
     def decode(self, m: Measurements, seed: int = 0, progress: Any = None) -> tuple[np.ndarray, dict[str, Any]]:
-        """Returns the decoded float64 waveform and stats (nfe, vjp, wall_s, rtf, inside)."""
+        """Returns the decoded float64 waveform (the chains combined by `sample_average`) and stats (nfe, vjp,
+        wall_s, rtf, inside)."""
+        t0 = time.perf_counter()
+        chains, stats = self.decode_chains(m, seed, progress)
+        st = self.settings
+        out = combine_chains(chains, m, st.sample_average)
+        if not np.isfinite(out).all():
+            raise ValueError(  # a settings problem, reported as a one-line error by the command lines
+                f"the sampler diverged (non-finite samples) with step_size {st.step_size}, zeta {st.zeta}: lower them"
+            )
+        coeffs = mdct(torch.from_numpy(out), m.params.hop).numpy()
+        inside = float(np.mean((coeffs >= m.lower) & (coeffs <= m.upper)))
+        wall = time.perf_counter() - t0
+        stats.update({"wall_s": wall, "rtf": wall / m.duration_s, "inside": inside, "settings": asdict(st)})
+        return out, stats
+
+    def decode_chains(self, m: Measurements, seed: int = 0, progress: Any = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """The `samples` posterior chains uncombined, (K, T) float64, and the sampler's stats (nfe, vjp, chunks)."""
         self.check(m)
         st = self.settings
-        t0 = time.perf_counter()
         sigma_data = self.prior.denoiser.sigma_data
         total_rms = float(np.sqrt(max(frame_energy(m).sum() / m.num_samples, 1e-20)))
         gain = sigma_data / total_rms if st.level_normalize else 1.0
@@ -327,21 +343,5 @@ class PosteriorDecoder:
             network_sigma_min=self.network_floor(),
             denoiser_refresh=st.denoiser_refresh,
         )
-        out = combine_chains(y.detach().to(torch.float64).cpu().numpy() / gain, m, st.sample_average)
-        if not np.isfinite(out).all():
-            raise ValueError(  # a settings problem, reported as a one-line error by the command lines
-                f"the sampler diverged (non-finite samples) with step_size {st.step_size}, zeta {st.zeta}: lower them"
-            )
-        coeffs = mdct(torch.from_numpy(out), m.params.hop).numpy()
-        inside = float(np.mean((coeffs >= m.lower) & (coeffs <= m.upper)))
-        wall = time.perf_counter() - t0
-        stats.update(
-            {
-                "wall_s": wall,
-                "rtf": wall / m.duration_s,
-                "inside": inside,
-                "chunks": len(chunker.starts),
-                "settings": asdict(st),
-            }
-        )
-        return out, stats
+        stats["chunks"] = len(chunker.starts)
+        return y.detach().to(torch.float64).cpu().numpy() / gain, stats
