@@ -526,3 +526,43 @@ def test_soup_is_the_weighted_mean_of_the_weights(smoke_run, tmp_path):
     save_file(state, str(tmp_path / "c.safetensors"), metadata={**meta, "config": json.dumps(cfg)})
     with pytest.raises(PriorError, match="another 'network'"):
         soup_priors([a, tmp_path / "c.safetensors"], out)
+
+
+def test_a_prior_carries_its_own_decode_settings_for_a_preset(smoke_prior_file, tmp_path, capsys):
+    """`dps prior tune`: the same weights, `decode.<preset>.<conditioning>` in the config, applied by every decoder
+    for that preset and conditioning only, and below the caller's own settings."""
+    from safetensors.torch import load_file
+
+    import dps
+    from dps.cli import main
+    from dps.prior.export import read_prior_metadata, with_decode_values
+
+    out = tmp_path / "tuned.safetensors"
+    assert (
+        main(["prior", "tune", str(smoke_prior_file), str(out), "--preset", "fast4", "--set", "temperature=0.15"]) == 0
+    )
+    before, after = load_file(str(smoke_prior_file)), load_file(str(out))
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert read_prior_metadata(out)["config"]["decode"] == {"fast4": {"noisy_mean": {"temperature": 0.15}}}
+    assert "decode" not in read_prior_metadata(smoke_prior_file)["config"]  # the input is never rewritten
+
+    def temperature(path, preset, **settings):
+        return dps.load_decoder(path, preset, device="cpu", **settings).posterior.settings.temperature
+
+    assert temperature(out, "fast4") == 0.15
+    assert temperature(smoke_prior_file, "fast4") == 0.3
+    assert temperature(out, "fast") == 0.3  # another preset: its own values
+    assert temperature(out, "fast4", conditioning="tweedie") == 0.6  # another conditioning: the preset's section
+    assert temperature(out, "fast4", temperature=0.5) == 0.5  # the caller's setting wins
+    with_decode_values(out, tmp_path / "two.safetensors", "fast4", "noisy_mean", {"zeta": 1.2})
+    assert read_prior_metadata(tmp_path / "two.safetensors")["config"]["decode"]["fast4"]["noisy_mean"] == {
+        "temperature": 0.15,
+        "zeta": 1.2,
+    }
+    with pytest.raises(PriorError, match="the output is the input"):
+        with_decode_values(out, out, "fast4", "noisy_mean", {"temperature": 0.2})
+    bad = ["prior", "tune", str(smoke_prior_file), str(tmp_path / "x.safetensors"), "--preset", "fast4"]
+    assert main([*bad, "--set", "bogus=1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: prior config decode.fast4.noisy_mean: unknown decode setting(s) ['bogus']", err
+    assert not (tmp_path / "x.safetensors").exists()
