@@ -137,9 +137,7 @@ def load_decoder(
         return Decoder(None, fill=fill)
     from dps.sampler.decoder import DecodeSettings
 
-    loaded = load_prior(prior, where)
-    tuned = loaded.config.get("decode")  # the prior's own values for a preset, chosen on its tuning set
-    return Decoder(loaded, DecodeSettings.from_preset(str(preset), tuned, **settings), where)
+    return Decoder(load_prior(prior, where), DecodeSettings.from_preset(str(preset), **settings), where)
 
 
 __all__ = ["SAMPLE_RATE", "Decoded", "Decoder", "encode", "load_decoder", "load_prior"]

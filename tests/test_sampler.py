@@ -811,20 +811,3 @@ def test_warm_fill_sets_the_warm_starts_noise_fill_and_stays_inside(smoke_prior)
     assert by_name == by_value and by_name["network_sigma_min"] == smoke_prior.schedule.sigma_min == 1e-4
     never = PosteriorDecoder(smoke_prior, DecodeSettings.from_preset("fast", network_sigma_min=0.0)).identity()
     assert never["network_sigma_min"] == 0.0 and never != by_name
-
-
-def test_tuned_values_sit_between_a_presets_sections_and_the_overrides():
-    from dps.sampler import DecodeSettings
-    from dps.sampler.decoder import PRESET_DIR
-
-    tuned = {"fast4": {"noisy_mean": {"temperature": 0.15}, "tweedie": {"zeta": 1.0}}}
-    assert DecodeSettings.from_preset("fast4", tuned).temperature == 0.15
-    tw = DecodeSettings.from_preset("fast4", tuned, conditioning="tweedie")
-    assert (tw.temperature, tw.zeta) == (0.6, 1.0)
-    assert DecodeSettings.from_preset("fast4", tuned, temperature=0.2).temperature == 0.2
-    assert DecodeSettings.from_preset("fast", tuned).temperature == 0.3
-    assert DecodeSettings.from_preset(str(PRESET_DIR / "fast4.yaml"), tuned).temperature == 0.3  # a file: none
-    with pytest.raises(ValueError, match=r"prior config decode.fast4: expected \{noisy_mean\|tweedie"):
-        DecodeSettings.from_preset("fast4", {"fast4": {"temperature": 0.1}})
-    with pytest.raises(ValueError, match=r"decode.fast4.noisy_mean: unknown decode setting\(s\) \['temp'\]"):
-        DecodeSettings.from_preset("fast4", {"fast4": {"noisy_mean": {"temp": 0.1}}})

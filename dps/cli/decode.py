@@ -189,21 +189,18 @@ def decode_on_devices(jobs: list[tuple[Path, Path]], args: argparse.Namespace) -
     """The jobs over --devices processes per node (Trainer.predict, DDP): every rank decodes its share and the
     failures of all ranks are gathered; returns them and whether this process reports."""
     from dps.codec import check_bitrate
-    from dps.prior.export import read_prior_metadata
     from dps.prior.registry import resolve_prior
     from dps.sampler.decoder import DecodeSettings
     from dps.sampler.predict import decode_files
 
     if args.decoder != "dps":
         raise ValueError("--devices: decodes with --decoder dps (the legacy decoder needs no accelerator)")
-    prior_path = resolve_prior(args.prior)
-    tuned = read_prior_metadata(prior_path)["config"].get("decode")
-    settings = DecodeSettings.from_preset(args.preset, tuned, **setting_overrides(args))
+    settings = DecodeSettings.from_preset(args.preset, **setting_overrides(args))
     accelerator = "cpu" if args.device == "cpu" else "auto"
     ddp = args.devices > 1 or args.num_nodes > 1
     records, report = decode_files(
         jobs,
-        str(prior_path),
+        str(resolve_prior(args.prior)),
         settings,
         check_bitrate(args.bitrate),
         args.seed,

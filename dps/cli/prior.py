@@ -1,4 +1,4 @@
-"""dps prior export CKPT OUT | soup A B [C ...] --output OUT | info NAME | tune PRIOR OUT --preset P --set K=V."""
+"""dps prior export CKPT OUT | soup A B [C ...] --output OUT | info FILE_OR_NAME."""
 
 from __future__ import annotations
 
@@ -20,13 +20,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     so.add_argument("--weights", type=float, nargs="+", help="one per prior, summing to 1 (default: equal)")
     so.add_argument("--dtype", default="float16", choices=["float32", "float16", "bfloat16"])
     so.set_defaults(run=soup)
-    t = s.add_parser("tune", help="a copy of a prior that carries its own decode settings for a preset")
-    t.add_argument("prior", help="a shipped name or a prior file")
-    t.add_argument("output")
-    t.add_argument("--preset", required=True, help="the named preset the settings apply to (e.g. fast4)")
-    t.add_argument("--conditioning", default="noisy_mean", choices=["noisy_mean", "tweedie"])
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a decode setting")
-    t.set_defaults(run=tune)
     i = s.add_parser("info", help="print a prior file's embedded config (a shipped name or a file)")
     i.add_argument("file")
     i.set_defaults(run=info)
@@ -58,19 +51,4 @@ def info(args: argparse.Namespace) -> int:
     from dps.prior.registry import resolve_prior
 
     print(json.dumps(read_prior_metadata(resolve_prior(args.file)), indent=2))
-    return 0
-
-
-def tune(args: argparse.Namespace) -> int:
-    from dps.prior.export import with_decode_values
-    from dps.prior.registry import resolve_prior
-    from dps.sampler.decoder import DecodeSettings, dotlist_overrides
-
-    values = dotlist_overrides(args.set)
-    if not values:
-        raise ValueError("tune: expected at least one --set KEY=VALUE")
-    tuned = {args.preset: {args.conditioning: values}}
-    DecodeSettings.from_preset(args.preset, tuned, conditioning=args.conditioning)  # a bad name or value fails here
-    config = with_decode_values(resolve_prior(args.prior), args.output, args.preset, args.conditioning, values)
-    print(f"{args.output}: {config.get('content')} prior, decode.{args.preset}.{args.conditioning} = {values}")
     return 0

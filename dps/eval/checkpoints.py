@@ -53,8 +53,7 @@ class CheckpointScorer:
         """Decode every item at every bitrate on `device` (the decoder moves the prior there)."""
         from dps.sampler import DecodeSettings, PosteriorDecoder
 
-        settings = DecodeSettings.from_preset(self.preset, prior.config.get("decode"), **self.overrides)
-        decoder = PosteriorDecoder(prior, settings, device)
+        decoder = PosteriorDecoder(prior, DecodeSettings.from_preset(self.preset, **self.overrides), device)
         out: dict[str, float] = {}
         for kb in self.bitrates:
             scores = []

@@ -76,10 +76,8 @@ class TableRunner:
 
         key = (str(prior_path), conditioning)
         if key not in self._loaded:
-            prior = load_prior(prior_path, self.device)
-            tuned = prior.config.get("decode")
-            settings = DecodeSettings.from_preset(self.preset, tuned, conditioning=conditioning, **self.overrides)
-            self._loaded[key] = PosteriorDecoder(prior, settings, self.device)
+            settings = DecodeSettings.from_preset(self.preset, conditioning=conditioning, **self.overrides)
+            self._loaded[key] = PosteriorDecoder(load_prior(prior_path, self.device), settings, self.device)
         return self._loaded[key]
 
     def columns(self, content: str) -> list[tuple[str, str | None, str | None]]:

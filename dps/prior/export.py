@@ -147,31 +147,6 @@ def load_prior(path: str | Path, device: str | torch.device = "cpu") -> Prior:
 SOUP_KEYS = ("family", "network", "schedule")
 
 
-def with_decode_values(
-    path: str | Path, out_path: str | Path, preset: str, conditioning: str, values: dict[str, Any]
-) -> dict[str, Any]:
-    """A copy of a prior file whose config carries `values` as its own decode settings for one preset and
-    conditioning (`decode: {preset: {conditioning: values}}`, chosen on a tuning set); the weights are unchanged."""
-    path, out_path = Path(path), Path(out_path)
-    if out_path.resolve() == path.resolve():
-        raise PriorError(f"{out_path}: the output is the input prior file; choose another file")
-    meta = read_prior_metadata(path)
-    with safe_open(str(path), framework="pt") as f:
-        dtype = (f.metadata() or {}).get("dtype", "float32")
-    try:
-        state = load_file(str(path))
-    except (SafetensorError, OSError) as exc:
-        raise PriorError(f"{path}: unreadable weights ({exc})") from None
-    config = meta["config"]
-    decode = dict(config.get("decode") or {})
-    entry = dict(decode.get(preset) or {})
-    entry[conditioning] = {**entry.get(conditioning, {}), **values}
-    decode[preset] = entry
-    config["decode"] = decode
-    _write_prior(out_path, state, config, meta["training"], dtype)
-    return config
-
-
 def soup_priors(
     paths: list[str | Path], out_path: str | Path, weights: list[float] | None = None, dtype: str = "float16"
 ) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -82,9 +82,8 @@ class DecodeSettings:
     max_chunk_gain_db: float = 12.0
 
     @classmethod
-    def from_preset(cls, name_or_path: str, tuned: Mapping[str, Any] | None = None, **overrides: Any) -> DecodeSettings:
-        """A preset's settings, then its `noisy_mean:` or `tweedie:` section for that conditioning, then the prior's
-        own values for this preset and conditioning (`tuned`, a prior config's `decode:`), then overrides."""
+    def from_preset(cls, name_or_path: str, **overrides: Any) -> DecodeSettings:
+        """A preset's settings, then its `noisy_mean:` or `tweedie:` section for that conditioning, then overrides."""
         path, data = _preset_data(name_or_path)
         sections = {c: data.pop(c) for c in CONDITIONINGS if c in data}
         known_fields = {f.name for f in fields(cls)}
@@ -96,7 +95,6 @@ class DecodeSettings:
                 raise ValueError(f"{path}: {c}: unknown decode setting(s) {sorted(bad)}")
         conditioning = overrides.get("conditioning", data.get("conditioning", cls.conditioning))
         data.update(sections.get(conditioning, {}))
-        data.update(_tuned_values(tuned, name_or_path, conditioning, known_fields))
         data.update(overrides)  # None is a value here (`--set min_overlap_seconds=null`): callers drop unset options
         bad = set(data) - known_fields
         if bad:
@@ -176,22 +174,6 @@ def dotlist_overrides(pairs: list[str]) -> dict[str, Any]:
     if bad:
         raise ValueError(f"--set: expected KEY=VALUE, got {bad[0]!r}")
     return dict(OmegaConf.to_container(OmegaConf.from_dotlist(pairs)))  # type: ignore[arg-type]
-
-
-def _tuned_values(tuned: Mapping[str, Any] | None, preset: str, conditioning: str, known: set[str]) -> dict[str, Any]:
-    """A prior's settings for one named preset and conditioning: its config's `decode: {preset: {conditioning:
-    {setting: value}}}`, chosen on a tuning set for that prior (a preset given as a file path takes none)."""
-    if not tuned or str(preset) not in tuned:
-        return {}
-    entry = tuned[str(preset)]
-    values = entry.get(conditioning, {}) if isinstance(entry, Mapping) else None
-    if not isinstance(values, Mapping) or set(entry) - set(CONDITIONINGS):
-        shape = "{noisy_mean|tweedie: {setting: value}}"
-        raise ValueError(f"prior config decode.{preset}: expected {shape}, got {entry!r}")
-    bad = set(values) - known
-    if bad:
-        raise ValueError(f"prior config decode.{preset}.{conditioning}: unknown decode setting(s) {sorted(bad)}")
-    return dict(values)
 
 
 def _preset_data(name_or_path: str, chain: tuple[str, ...] = ()) -> tuple[Path, dict[str, Any]]:
